@@ -160,9 +160,9 @@ class CenterIRLoss(nn.Module):
             )
         kept = self.kept_bin(labels.to(features.device))
         membership = self.membership(kept).to(features.dtype)
-        weights = torch.cat(
-            [getattr(self, f"exp_weight_{i}") for i in range(len(self.k))]
-        ).to(features.device, features.dtype)
+        weights = torch.cat([getattr(self, f"exp_weight_{i}") for i in range(len(self.k))]).to(
+            features.device, features.dtype
+        )
         return _CenterIRFunction.apply(features, membership, weights, self.group_slices())
 
     def group_slices(self) -> tuple[tuple[int, int], ...]:
@@ -181,8 +181,7 @@ class CenterIRLoss(nn.Module):
         """
         inside = (kept >= 0).unsqueeze(1)
         blocks = [
-            F.one_hot(kept.clamp(min=0) // value, self.n_groups(value)) * inside
-            for value in self.k
+            F.one_hot(kept.clamp(min=0) // value, self.n_groups(value)) * inside for value in self.k
         ]
         return torch.cat(blocks, dim=1)
 
@@ -227,6 +226,7 @@ class _CenterIRFunction(torch.autograd.Function):
         x, membership, centers, coef = ctx.saved_tensors
         scale = 2 * grad_output
         per_sample = membership @ (scale * coef)  # (B,)
-        grad = torch.addmm(x * per_sample.unsqueeze(1), membership * (scale * coef), centers,
-                           alpha=-1)
+        grad = torch.addmm(
+            x * per_sample.unsqueeze(1), membership * (scale * coef), centers, alpha=-1
+        )
         return grad, None, None, None

@@ -103,8 +103,9 @@ class CNNBiLSTM(nn.Module):
         self.spatial = nn.Conv2d(n_filters, n_filters, (n_channels, 1), bias=False)
         self.norm = nn.BatchNorm2d(n_filters)
         self.pool = nn.AvgPool2d((1, pool_size), stride=(1, pool_stride))
-        self.lstm = nn.LSTM(n_filters, lstm_hidden, num_layers=1, batch_first=True,
-                            bidirectional=True)
+        self.lstm = nn.LSTM(
+            n_filters, lstm_hidden, num_layers=1, batch_first=True, bidirectional=True
+        )
         self.n_features = self.n_steps * 2 * lstm_hidden
         self.head = nn.Sequential(
             nn.Linear(self.n_features, 512),

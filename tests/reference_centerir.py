@@ -32,7 +32,7 @@ def loop_centerir(
         sample_bin.append(kept_bins.index(b) if b in kept_bins else None)
     total = features.new_zeros(())
     for size in k:
-        groups = [kept_bins_slice for kept_bins_slice in range(0, len(kept_bins), size)]
+        groups = list(range(0, len(kept_bins), size))  # first kept bin of each group
         group_counts = [
             sum(counts[kept_bins[j]] for j in range(start, min(start + size, len(kept_bins))))
             for start in groups
@@ -41,7 +41,9 @@ def loop_centerir(
         spread = max(largest - c for c in group_counts)
         terms = []
         for g, start in enumerate(groups):
-            members = [i for i, b in enumerate(sample_bin) if b is not None and start <= b < start + size]
+            members = [
+                i for i, b in enumerate(sample_bin) if b is not None and start <= b < start + size
+            ]
             if len(members) < 2:
                 continue
             x = features[members]

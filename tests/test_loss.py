@@ -25,8 +25,9 @@ def test_bins_match_numpy_histogram_and_drop_empty_bins():
     assert bins.n_kept == 4  # bins of 0, 1, 3 and the closed last bin holding 7
     np.testing.assert_array_equal(bins.kept_counts, [2, 1, 3, 1])
     # the last bin is closed, every other half-open
-    np.testing.assert_array_equal(bins.bin_index(np.array([7.0, 6.999, 5.5, 1.0, -0.1, 7.1])),
-                                  [6, 6, 5, 1, -1, -1])
+    np.testing.assert_array_equal(
+        bins.bin_index(np.array([7.0, 6.999, 5.5, 1.0, -0.1, 7.1])), [6, 6, 5, 1, -1, -1]
+    )
     np.testing.assert_array_equal(bins.bin_index(np.array([-5.0, 9.0]), clip=True), [0, 6])
 
 

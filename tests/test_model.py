@@ -27,7 +27,8 @@ def test_too_short_window_raises_with_minimum_length():
 
 def test_wrong_input_shape_raises():
     model = CNNBiLSTM(19, 500)
-    with pytest.raises(ValueError, match=r"x must have shape \(B, 1, 19, 500\), got \(2, 19, 500\)"):
+    expected = r"x must have shape \(B, 1, 19, 500\), got \(2, 19, 500\)"
+    with pytest.raises(ValueError, match=expected):
         model(torch.randn(2, 19, 500))
 
 
@@ -39,7 +40,7 @@ def test_composed_kernel_computes_the_two_convolution_function():
     x = torch.randn(4, 1, 19, 600)
     with torch.no_grad():
         torch.testing.assert_close(fused.convolve(x), separate.convolve(x), rtol=1e-5, atol=1e-5)
-        for a, b in zip(fused(x), separate(x)):
+        for a, b in zip(fused(x), separate(x), strict=True):
             torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 
 
@@ -57,10 +58,12 @@ def test_gradients_reach_both_convolution_weights():
         net.zero_grad()
         net.eval()
         net(x)[0].sum().backward()
-    torch.testing.assert_close(model.temporal.weight.grad, separate.temporal.weight.grad,
-                               rtol=1e-4, atol=1e-6)
-    torch.testing.assert_close(model.spatial.weight.grad, separate.spatial.weight.grad,
-                               rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(
+        model.temporal.weight.grad, separate.temporal.weight.grad, rtol=1e-4, atol=1e-6
+    )
+    torch.testing.assert_close(
+        model.spatial.weight.grad, separate.spatial.weight.grad, rtol=1e-4, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("value", [0.0, 3.0])
