@@ -73,7 +73,8 @@ class Config:
     )
     folds: int = 10  # outer cross-validation folds
     seed: int = 42  # folds, initialisation and batch order
-    selection: str = "inner"  # best epoch chosen on an inner validation split, or "test" (optimistic, as published)
+    selection: str = "inner"  # epoch picked on an inner validation split; "test": as published
+
     patience: int = 15  # epochs without inner-validation improvement before stopping; 0 = never
     val_fraction: float = 0.15  # share of each training part held out to pick the epoch
     weight_decay: float = 0.0  # Adam L2 penalty
@@ -188,7 +189,8 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
     suffix = path.suffix.lower()
     if suffix not in (".json", ".toml", ".yaml", ".yml"):
         raise ConfigError(
-            f"{path}: expected a .json, .toml, .yaml or .yml config file, got {suffix or 'no'} suffix."
+            f"{path}: expected a .json, .toml, .yaml or .yml config file, "
+            f"got {suffix or 'no'} suffix."
         )
     try:
         text = path.read_text(encoding="utf-8")
