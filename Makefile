@@ -1,0 +1,31 @@
+# Two entry points for a fresh clone:
+#   make demo   set up .venv and run a small study on the built-in demo data
+#   make test   set up .venv and run the test suite
+# Extra pip arguments for torch (e.g. a CPU-only wheel index) go in TORCH_PIP_ARGS.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+TORCH_PIP_ARGS ?=
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	# torch first, so the CPU build is the one that satisfies the project's torch requirement
+	$(BIN)/pip install --quiet torch==$(TORCH_VERSION) $(TORCH_PIP_ARGS)
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/python -m centerir train --folds 5 --epochs 15
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/bench_core.py

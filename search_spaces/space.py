@@ -1,0 +1,200 @@
+"""Optuna define-by-run search spaces over the CenterIR hyperparameters.
+
+A :class:`SearchSpace` is called with an Optuna trial, as Optuna's define-by-run API and
+Ray Tune's ``OptunaSearch(space=...)`` expect: it only calls ``trial.suggest_*`` and
+returns the chosen k set under the config key ``"k"``.
+
+The k set is a categorical over named sets ("1-3-5-15", ...; strings, so any Optuna storage
+keeps them). Which sets are valid depends on the sampled ``boundaries`` (and, under
+``remainder="strict"``, on how many label bins the data actually fill), so each
+``boundaries`` value gets its own categorical, ``k_set_b<boundaries>``: Optuna refuses a
+categorical whose choices change between trials under one name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+K_SETS = ("1", "1-2", "1-3", "1-2-4", "1-3-5", "1-2-4-8", "1-3-5-15", "1-4-8", "2-4-8")
+PAPER = {"lr": 1e-4, "boundaries": 16, "k": "1-3-5-15", "lambda": 5e-8}
+
+
+def k_values(name: str) -> tuple[int, ...]:
+    """``"1-3-5"`` -> ``(1, 3, 5)``."""
+    return tuple(int(part) for part in name.split("-"))
+
+
+def k_param_name(boundaries: int) -> str:
+    """Name of the k-set categorical for one ``boundaries`` branch."""
+    return f"k_set_b{boundaries}"
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """Ranges of a define-by-run space; call it with an Optuna trial.
+
+    Parameters
+    ----------
+    lr : (low, high)
+        Adam learning rate, sampled log-uniformly.
+    boundaries : (low, high)
+        Number of equal-width label bins, integers, both ends included.
+    k_sets : tuple of str
+        Candidate k sets; each trial sees only those valid for its ``boundaries``.
+    lambda_ : (low, high)
+        CenterIR weight, log-uniform.
+    batch_sizes : tuple of int, optional
+        When given, the batch size is searched over these values too.
+    dropout : (low, high), optional
+        When given, the head's dropout is searched uniformly.
+    remainder : {"group", "strict"}
+        The loss's remainder policy; decides which k sets are valid.
+    kept_bins : mapping int -> tuple of int
+        For ``remainder="strict"``: for each ``boundaries``, the kept-bin counts of every
+        fold's training labels (computed from the data before the study starts). A k set is
+        valid only if each of its k divides all of them.
+    """
+
+    lr: tuple[float, float] = (1e-5, 1e-2)
+    boundaries: tuple[int, int] = (8, 20)
+    k_sets: tuple[str, ...] = K_SETS
+    lambda_: tuple[float, float] = (1e-9, 1e-5)
+    batch_sizes: tuple[int, ...] | None = None
+    dropout: tuple[float, float] | None = None
+    remainder: str = "group"
+    kept_bins: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("lr", "lambda_"):
+            low, high = getattr(self, name)
+            if not 0 < low <= high:
+                raise ValueError(
+                    f"{name.rstrip('_')} range must satisfy 0 < low <= high, got ({low}, {high})."
+                )
+        low, high = self.boundaries
+        if not 1 <= low <= high:
+            raise ValueError(
+                f"boundaries range must satisfy 1 <= low <= high, got ({low}, {high})."
+            )
+        if not self.k_sets:
+            raise ValueError("k_sets must name at least one k set, got none.")
+        for name in self.k_sets:
+            try:
+                values = k_values(name)
+            except ValueError:
+                values = ()
+            if not values or min(values) < 1:
+                raise ValueError(f"k set names look like '1-3-5-15', got {name!r}.")
+        if self.remainder not in ("group", "strict"):
+            raise ValueError(f"remainder must be 'group' or 'strict', got {self.remainder!r}.")
+        empty = [b for b in self.boundary_values() if not self.valid_k_sets(b)]
+        if empty:
+            raise ValueError(
+                f"no k set in {list(self.k_sets)} is valid for boundaries {empty} under "
+                f"remainder={self.remainder!r}; narrow the boundaries range or add k sets."
+            )
+
+    def boundary_values(self) -> range:
+        return range(self.boundaries[0], self.boundaries[1] + 1)
+
+    def valid_k_sets(self, boundaries: int) -> list[str]:
+        """k sets a trial with this many boundaries may use, in the order given."""
+        if self.remainder == "strict":
+            kept = self.kept_bins.get(boundaries, ())
+            if not kept:
+                return []
+            return [
+                name
+                for name in self.k_sets
+                if all(n % k == 0 for k in k_values(name) for n in kept)
+            ]
+        return [name for name in self.k_sets if max(k_values(name)) <= boundaries]
+
+    def __call__(self, trial) -> dict[str, Any]:
+        """Sample one configuration (define-by-run); returns ``{"k": chosen set}``."""
+        trial.suggest_float("lr", *self.lr, log=True)
+        boundaries = trial.suggest_int("boundaries", *self.boundaries)
+        k_set = trial.suggest_categorical(k_param_name(boundaries), self.valid_k_sets(boundaries))
+        trial.suggest_float("lambda", *self.lambda_, log=True)
+        if self.batch_sizes:
+            trial.suggest_categorical("batch_size", list(self.batch_sizes))
+        if self.dropout:
+            trial.suggest_float("dropout", *self.dropout)
+        return {"k": k_set}
+
+    def contains(self, point: Mapping[str, Any]) -> bool:
+        """Whether a config (``lr``, ``boundaries``, ``k``, ``lambda``) lies in this space."""
+        return (
+            self.lr[0] <= point["lr"] <= self.lr[1]
+            and self.boundaries[0] <= point["boundaries"] <= self.boundaries[1]
+            and point["k"] in self.valid_k_sets(point["boundaries"])
+            and self.lambda_[0] <= point["lambda"] <= self.lambda_[1]
+        )
+
+    def as_trial_params(self, point: Mapping[str, Any]) -> dict[str, Any]:
+        """A config as the parameter names Optuna sees (for ``points_to_evaluate``)."""
+        params = {
+            "lr": point["lr"],
+            "boundaries": point["boundaries"],
+            k_param_name(point["boundaries"]): point["k"],
+            "lambda": point["lambda"],
+        }
+        if self.batch_sizes:
+            params["batch_size"] = point.get("batch_size", 32)
+        if self.dropout:
+            params["dropout"] = point.get("dropout", 0.3)
+        return params
+
+    def with_overrides(self, values: Mapping[str, Any]) -> SearchSpace:
+        """Replace ranges from a study file's ``[space]`` table (keys as in config files)."""
+        names = {
+            ("lambda" if f.name == "lambda_" else f.name): f.name
+            for f in fields(self)
+            if f.name not in ("remainder", "kept_bins")
+        }
+        unknown = sorted(set(values) - set(names))
+        if unknown:
+            raise ValueError(f"unknown space key(s) {unknown}; valid keys: {', '.join(names)}.")
+        changes = {}
+        for key, value in values.items():
+            if key == "k_sets":
+                changes["k_sets"] = tuple(str(v) for v in value)
+            elif key == "batch_sizes":
+                changes["batch_sizes"] = tuple(int(v) for v in value)
+            else:
+                if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
+                    raise ValueError(f"space {key} must be [low, high], got {value!r}.")
+                changes[names[key]] = tuple(value)
+        return replace(self, **changes)
+
+
+SPACES: dict[str, SearchSpace] = {
+    # the ranges of the project brief
+    "default": SearchSpace(),
+    # narrow ranges around the published configuration
+    "paper": SearchSpace(
+        lr=(3e-5, 3e-4),
+        boundaries=(14, 18),
+        k_sets=("1-3-5-15", "1-3-5", "1-2-4-8", "1-3", "1"),
+        lambda_=(1e-8, 2.5e-7),
+    ),
+    # the default ranges plus batch size and dropout
+    "wide": SearchSpace(batch_sizes=(16, 32, 64), dropout=(0.1, 0.5)),
+}
+
+
+def get_space(
+    name: str,
+    remainder: str = "group",
+    kept_bins: Mapping[int, tuple[int, ...]] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> SearchSpace:
+    """A named space, with the data's remainder policy and kept bins and any overrides."""
+    if name not in SPACES:
+        raise ValueError(f"space must be one of {sorted(SPACES)}, got {name!r}.")
+    space = SPACES[name]
+    if overrides:
+        space = space.with_overrides(overrides)
+    return replace(space, remainder=remainder, kept_bins=dict(kept_bins or {}))
