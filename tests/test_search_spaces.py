@@ -3,7 +3,7 @@
 import optuna
 import pytest
 
-from search_spaces import PAPER, SPACES, SearchSpace, get_space, k_param_name
+from search_spaces import PAPER, SPACES, get_space, k_param_name
 from search_spaces.space import k_values
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
