@@ -1,0 +1,5 @@
+"""``python -m centerir``: see :mod:`centerir.cli`."""
+
+from centerir.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,324 @@
+"""``python -m centerir``: cross-validate one config, fit a final model, predict. No Ray.
+
+Every user error (bad data, bad config, bad flag) ends in one line on stderr and exit
+code 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from centerir.config import Config, ConfigError, format_k, load_config
+from centerir.cv import Callback, CVResult, FoldResult, cross_validate
+from centerir.data import DataError, EEGDataset, check_for_cv, load_dataset
+from centerir.demo import make_demo_dataset
+from centerir.model import min_n_times
+from centerir.persist import load_model_file, predict_windows, save_model_file
+from centerir.training import fit_model, resolve_device
+
+FLAG_KEYS = {  # command-line flag dest -> config key
+    "folds": "folds",
+    "epochs": "epochs",
+    "batch_size": "batch_size",
+    "lr": "lr",
+    "boundaries": "boundaries",
+    "k": "k",
+    "lambda_": "lambda",
+    "seed": "seed",
+    "selection": "selection",
+    "patience": "patience",
+    "remainder": "remainder",
+}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad command line in one line (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per fold over epochs, on stderr."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.bar = None
+
+    def on_epoch_end(self, fold: int, epoch: int, logs: dict[str, float]) -> None:
+        if self.bar is None:
+            self.bar = tqdm(
+                total=self.config.epochs,
+                desc=f"fold {fold + 1}/{self.config.folds}",
+                unit="epoch",
+                leave=False,
+                file=sys.stderr,
+            )
+        self.bar.update(1)
+        postfix = {"loss": f"{logs['train_loss']:.3f}"}
+        if not math.isnan(logs["val_mae"]):
+            postfix["val_mae"] = f"{logs['val_mae']:.3f}"
+        self.bar.set_postfix(postfix)
+
+    def on_fold_end(self, fold: FoldResult, result: CVResult) -> None:
+        self.close()
+        tqdm.write(
+            f"fold {fold.fold + 1}/{self.config.folds}: MAE {fold.metrics['mae']:.3f} "
+            f"(epoch {fold.selected_epoch}, {fold.seconds:.1f} s)",
+            file=sys.stderr,
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def add_data_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--x",
+        type=Path,
+        help="EEG windows .npy, shape (N, 1, C, T) or (N, C, T); "
+        "omit --x and --y to use the built-in synthetic demo data",
+    )
+    parser.add_argument("--y", type=Path, help="scores .npy, shape (N,) or (N, 1)")
+    parser.add_argument(
+        "--groups",
+        type=Path,
+        help="subject id per window .npy, shape (N,): keeps subjects out of "
+        "both sides of a split (strongly recommended)",
+    )
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help="JSON, TOML or YAML file of config keys (e.g. an exported best "
+        "config); flags given here override it",
+    )
+    parser.add_argument("--folds", type=int, help="outer cross-validation folds (default 10)")
+    parser.add_argument("--epochs", type=int, help="most epochs per fold (default 100)")
+    parser.add_argument("--batch-size", type=int, help="training batch size (default 32)")
+    parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-4)")
+    parser.add_argument(
+        "--boundaries", type=int, help="equal-width label bins CenterIR groups (default 16)"
+    )
+    parser.add_argument("--k", help="CenterIR group sizes in bins, e.g. 1,3,5,15 (default)")
+    parser.add_argument(
+        "--lambda", dest="lambda_", type=float, help="weight of the CenterIR term (default 5e-8)"
+    )
+    parser.add_argument(
+        "--remainder",
+        choices=("group", "strict"),
+        help="when k does not divide the kept bins: 'group' makes a smaller "
+        "last group (default), 'strict' refuses",
+    )
+    parser.add_argument("--seed", type=int, help="seed of folds, weights, batch order (default 42)")
+    parser.add_argument(
+        "--selection",
+        choices=("inner", "test"),
+        help="pick each fold's epoch on an inner validation split (default) or "
+        "on the test fold as published ('test': optimistic)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        help="stop a fold after this many epochs without validation improvement "
+        "(default 15; 0 = never)",
+    )
+    parser.add_argument(
+        "--device", default="auto", help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="python -m centerir", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    train = commands.add_parser(
+        "train",
+        help="k-fold cross-validation of one config",
+        description="Leakage-free k-fold CV of CNN-BiLSTM + CenterIR for one config.",
+    )
+    add_data_flags(train)
+    add_config_flags(train)
+    train.add_argument(
+        "--out", type=Path, help="folder for metrics.json and out-of-fold predictions.csv"
+    )
+    final = commands.add_parser(
+        "fit-final",
+        help="train one model on all data and save it",
+        description="Train on all windows for the median epoch the CV selected (or --epochs) "
+        "and save weights, config and channel statistics.",
+    )
+    add_data_flags(final)
+    add_config_flags(final)
+    final.add_argument("--out", type=Path, required=True, help="model file to write, e.g. model.pt")
+    predict = commands.add_parser(
+        "predict",
+        help="predict scores with a saved model",
+        description="Predict a score for every window with a model from fit-final.",
+    )
+    predict.add_argument("--model", type=Path, required=True, help="model file from fit-final")
+    predict.add_argument("--x", type=Path, required=True, help="EEG windows .npy")
+    predict.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    predict.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda' or 'cuda:N'")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """Defaults < --config file < flags."""
+    config = load_config(args.config) if args.config else Config()
+    flags = {
+        key: getattr(args, dest)
+        for dest, key in FLAG_KEYS.items()
+        if getattr(args, dest) is not None
+    }
+    return Config.from_dict(flags, base=config)
+
+
+def dataset_from_args(args: argparse.Namespace, config: Config) -> EEGDataset:
+    """Load --x/--y/--groups (or the demo data) and check it suits the config."""
+    if (args.x is None) != (args.y is None):
+        raise DataError("--x and --y must be given together (or neither, for the demo data).")
+    if args.x is None:
+        if args.groups is not None:
+            raise DataError("--groups needs --x and --y.")
+        dataset = make_demo_dataset(seed=0)
+    else:
+        dataset = load_dataset(args.x, args.y, args.groups)
+    check_for_cv(dataset, config.folds, min_n_times(config.temporal_kernel, config.pool_size))
+    return dataset
+
+
+def print_report(result: CVResult) -> None:
+    """Per-fold table and mean ± std over folds, with every warning."""
+    names = ("mae", "rmse", "r2", "balanced_mae", "few_mae")
+    print(f"{'fold':>4}  " + "  ".join(f"{n:>12}" for n in names) + f"  {'epoch':>5}  {'s':>6}")
+    for fold in result.folds:
+        cells = "  ".join(f"{fold.metrics[n]:12.3f}" for n in names)
+        print(f"{fold.fold + 1:>4}  {cells}  {fold.selected_epoch:>5}  {fold.seconds:6.1f}")
+    summary = result.summary
+    cells = "  ".join(f"{summary[n]:6.3f}±{summary[n + '_std']:<5.3f}" for n in names)
+    print(f"{'mean':>4}  {cells}")
+    config = result.config
+    print(
+        f"fold-averaged MAE {summary['mae']:.3f} ± {summary['mae_std']:.3f} over "
+        f"{len(result.folds)} folds (lr {config['lr']:g}, boundaries {config['boundaries']}, "
+        f"k {format_k(config['k'])}, lambda {config['lambda']:g}, "
+        f"selection '{config['selection']}')"
+    )
+    if result.status != "complete":
+        print(f"status: {result.status}: {result.message}")
+    for warning in result.warnings:
+        print(f"warning: {warning}")
+
+
+def write_outputs(result: CVResult, dataset: EEGDataset, out: Path) -> None:
+    """metrics.json and predictions.csv (one row per window, its out-of-fold prediction)."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result.to_dict(), indent=2, allow_nan=True)
+    # strict JSON has no NaN: a metric with no sample (e.g. no few-shot window) becomes null
+    (out / "metrics.json").write_text(text.replace("NaN", "null") + "\n")
+    with open(out / "predictions.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["index", "subject", "fold", "y_true", "y_pred"])
+        rows = []
+        for fold in result.folds:
+            for index, prediction in zip(fold.test_index, fold.predictions, strict=True):
+                subject = "" if dataset.groups is None else dataset.groups[index]
+                rows.append((index, subject, fold.fold + 1, dataset.y[index], prediction))
+        writer.writerows(sorted(rows))
+
+
+def run_cv(config: Config, dataset: EEGDataset, device: str) -> CVResult:
+    progress = ProgressBar(config)
+    try:
+        return cross_validate(config, dataset, callbacks=[progress], device=device)
+    finally:
+        progress.close()
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    dataset = dataset_from_args(args, config)
+    device = resolve_device(args.device)
+    print(
+        f"data: {dataset.source}: {dataset.n_samples} windows, {dataset.n_channels} channels x "
+        f"{dataset.n_times} samples; device {device}",
+        file=sys.stderr,
+    )
+    result = run_cv(config, dataset, str(device))
+    print_report(result)
+    if args.out:
+        write_outputs(result, dataset, args.out)
+        print(f"wrote {args.out / 'metrics.json'} and {args.out / 'predictions.csv'}")
+    return 0 if result.status == "complete" else 1
+
+
+def cmd_fit_final(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    epochs = args.epochs
+    dataset = dataset_from_args(args, config)
+    device = resolve_device(args.device)
+    if args.epochs is None:
+        print(
+            "no --epochs: running the cross-validation to find the median selected epoch",
+            file=sys.stderr,
+        )
+        result = run_cv(config, dataset, str(device))
+        if result.status != "complete":
+            print(f"error: cross-validation {result.status}: {result.message}", file=sys.stderr)
+            return 1
+        epochs = max(1, int(round(result.summary["median_selected_epoch"])))
+    print(f"training on all {dataset.n_samples} windows for {epochs} epochs", file=sys.stderr)
+    everything = np.arange(dataset.n_samples)
+    outcome = fit_model(config, dataset, everything, None, device, config.seed, epochs=epochs)
+    if outcome.status != "complete":
+        print(f"error: training {outcome.status}: {outcome.message}", file=sys.stderr)
+        return 1
+    save_model_file(args.out, outcome, config, epochs)
+    print(f"wrote {args.out} ({epochs} epochs)")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    device = resolve_device(args.device)
+    saved = load_model_file(args.model)
+    predictions = predict_windows(saved, args.x, device)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["index", "y_pred"])
+        writer.writerows(enumerate(predictions.tolist()))
+    print(f"wrote {len(predictions)} predictions to {args.out}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "fit-final": cmd_fit_final, "predict": cmd_predict}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (DataError, ConfigError, ValueError) as err:
+        message = " ".join(str(err).split())
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

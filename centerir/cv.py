@@ -1,0 +1,209 @@
+"""Leakage-free k-fold cross-validation of CNN-BiLSTM + CenterIR for one config.
+
+Per fold: split the training part into fit and inner-validation parts (by subject when
+subject ids exist); fit label bins, channel statistics and weights on the fit part; pick the
+epoch on the inner validation part; evaluate that model once on the test fold.
+``selection="test"`` instead picks the epoch on the test fold, as the published code does:
+its scores are optimistic and labelled so everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from centerir.batches import predict_indices
+from centerir.config import Config, ConfigError
+from centerir.data import EEGDataset
+from centerir.loss import CenterIRLoss
+from centerir.metrics import regression_metrics, summarize
+from centerir.splits import UNGROUPED_WARNING, inner_split, outer_folds
+from centerir.training import fit_model, resolve_device
+
+OPTIMISTIC_WARNING = (
+    "selection='test' picks each fold's epoch on its test fold (the published protocol): "
+    "these scores are optimistic"
+)
+
+
+@dataclass
+class FoldResult:
+    """One finished fold: its test metrics and out-of-fold predictions."""
+
+    fold: int  # 0-based
+    metrics: dict[str, float]  # see centerir.metrics.METRIC_NAMES
+    selected_epoch: int  # 1-based
+    epochs_run: int
+    seconds: float
+    device: str
+    test_index: list[int]
+    predictions: list[float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> FoldResult:
+        return cls(**values)
+
+
+@dataclass
+class CVResult:
+    """All folds of one config. ``status``: complete, diverged or running (interrupted)."""
+
+    config: dict[str, Any]
+    folds: list[FoldResult]
+    n_folds: int
+    status: str = "running"
+    message: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> dict[str, float]:
+        """Mean and std over finished folds of every metric, plus fold counts and epochs."""
+        values = summarize([fold.metrics for fold in self.folds]) if self.folds else {}
+        epochs = [fold.selected_epoch for fold in self.folds]
+        values["folds_done"] = len(self.folds)
+        values["median_selected_epoch"] = float(np.median(epochs)) if epochs else math.nan
+        values["seconds"] = float(sum(fold.seconds for fold in self.folds))
+        return values
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "message": self.message,
+            "warnings": self.warnings,
+            "config": self.config,
+            "n_folds": self.n_folds,
+            "summary": self.summary,
+            "folds": [fold.to_dict() for fold in self.folds],
+        }
+
+
+class Callback:
+    """Hooks called by :func:`cross_validate`; override the ones you need."""
+
+    def on_epoch_end(self, fold: int, epoch: int, logs: dict[str, float]) -> None:
+        """After every training epoch of fold ``fold`` (0-based); ``epoch`` is 1-based."""
+
+    def on_fold_end(self, fold: FoldResult, result: CVResult) -> None:
+        """After every finished fold; ``result`` holds every fold finished so far."""
+
+
+def check_loss_for_folds(
+    config: Config, y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]]
+) -> None:
+    """Fail before any training when a fold's labels cannot satisfy the k set."""
+    for number, (train, _) in enumerate(folds):
+        try:
+            CenterIRLoss.from_labels(y[train], config.boundaries, config.k, config.remainder)
+        except ValueError as err:
+            raise ConfigError(f"fold {number + 1}: {err}") from None
+
+
+def cross_validate(
+    config: Config,
+    dataset: EEGDataset,
+    callbacks: Sequence[Callback] = (),
+    start_fold: int = 0,
+    finished: Sequence[FoldResult] = (),
+    device: str | torch.device = "auto",
+) -> CVResult:
+    """K-fold CV of one config; returns per-fold results and their summary.
+
+    Parameters
+    ----------
+    config : Config
+    dataset : EEGDataset
+        X (N, 1, C, T), y (N,), optional subject ids (N,).
+    callbacks : sequence of Callback
+        Told after every epoch and every fold.
+    start_fold : int
+        Resume here: folds ``0 .. start_fold - 1`` are taken from ``finished``.
+    finished : sequence of FoldResult
+        Results of the folds already done (e.g. from a checkpoint).
+    device : str or torch.device
+        ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+
+    Returns
+    -------
+    CVResult
+        ``status`` "complete", or "diverged" with ``message`` when a NaN/inf loss stopped
+        the config (finished folds are kept). Never raises for divergence.
+    """
+    device = resolve_device(device) if isinstance(device, str) else device
+    if len(finished) != start_fold:
+        raise ValueError(
+            f"finished must hold the {start_fold} folds before start_fold, got {len(finished)}."
+        )
+    folds = outer_folds(dataset.y, dataset.groups, config.folds, config.seed)
+    check_loss_for_folds(config, dataset.y, folds)
+    warnings = []
+    if dataset.groups is None:
+        warnings.append(UNGROUPED_WARNING)
+    if config.selection == "test":
+        warnings.append(OPTIMISTIC_WARNING)
+    result = CVResult(config.to_dict(), list(finished), config.folds, warnings=warnings)
+    for number in range(start_fold, config.folds):
+        train, test = folds[number]
+        fold_result, problem = run_fold(config, dataset, number, train, test, device, callbacks)
+        if problem:
+            result.status, result.message = "diverged", f"fold {number + 1}: {problem}"
+            return result
+        result.folds.append(fold_result)
+        for callback in callbacks:
+            callback.on_fold_end(fold_result, result)
+    result.status = "complete"
+    return result
+
+
+def run_fold(
+    config: Config,
+    dataset: EEGDataset,
+    number: int,
+    train: np.ndarray,
+    test: np.ndarray,
+    device: torch.device,
+    callbacks: Sequence[Callback],
+) -> tuple[FoldResult | None, str]:
+    """Train and test one fold; returns (result, "") or (None, divergence message)."""
+    started = time.perf_counter()
+    if config.selection == "inner":
+        fit, val = inner_split(
+            dataset.y, dataset.groups, train, config.val_fraction, config.seed + number
+        )
+    else:
+        fit, val = train, test
+
+    def on_epoch(epoch: int, logs: dict) -> None:
+        for callback in callbacks:
+            callback.on_epoch_end(number, epoch, logs)
+
+    outcome = fit_model(config, dataset, fit, val, device, config.seed + number, on_epoch=on_epoch)
+    if outcome.status != "complete":
+        return None, outcome.message
+    predictions = predict_indices(outcome.model, dataset, test, outcome.standardizer, device)
+    metrics = regression_metrics(
+        dataset.y[test],
+        predictions,
+        dataset.y[train],
+        config.metric_bins,
+        config.few_shot,
+        config.many_shot,
+    )
+    return FoldResult(
+        fold=number,
+        metrics=metrics,
+        selected_epoch=outcome.selected_epoch,
+        epochs_run=outcome.epochs_run,
+        seconds=time.perf_counter() - started,
+        device=str(device),
+        test_index=test.tolist(),
+        predictions=predictions.tolist(),
+    ), ""

@@ -1,0 +1,139 @@
+"""Train one CNN-BiLSTM with MSE + lambda * CenterIR, picking the epoch on a validation set.
+
+Everything fitted from data here (label bins, channel statistics, weights) sees only the
+``fit`` indices it is given; the validation indices only choose the epoch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from centerir.batches import ChannelStandardizer, iterate_batches, predict_indices
+from centerir.config import Config
+from centerir.data import EEGDataset
+from centerir.loss import CenterIRLoss
+from centerir.model import CNNBiLSTM
+
+# on_epoch(epoch (1-based), logs) -> None; logs: train_loss, val_mae (NaN without validation)
+EpochHook = Callable[[int, dict], None]
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; otherwise the named torch device."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device must be available, got device={name!r} but CUDA is not.")
+    return device
+
+
+def build_model(config: Config, n_channels: int, n_times: int) -> CNNBiLSTM:
+    """The CNN-BiLSTM with the config's architecture keys."""
+    return CNNBiLSTM(
+        n_channels,
+        n_times,
+        n_filters=config.n_filters,
+        temporal_kernel=config.temporal_kernel,
+        pool_size=config.pool_size,
+        pool_stride=config.pool_stride,
+        lstm_hidden=config.lstm_hidden,
+        dropout=config.dropout,
+    )
+
+
+@dataclass
+class FitOutcome:
+    """A trained model at its selected epoch.
+
+    ``status`` is ``"complete"`` or ``"diverged"`` (then ``message`` says where).
+    """
+
+    model: CNNBiLSTM
+    standardizer: ChannelStandardizer
+    selected_epoch: int  # 1-based; the epoch whose weights ``model`` holds
+    epochs_run: int
+    status: str = "complete"
+    message: str = ""
+
+
+def fit_model(
+    config: Config,
+    dataset: EEGDataset,
+    fit_index: np.ndarray,
+    val_index: np.ndarray | None,
+    device: torch.device,
+    seed: int,
+    epochs: int | None = None,
+    on_epoch: EpochHook | None = None,
+) -> FitOutcome:
+    """Train on ``fit_index``; keep the epoch with the lowest MAE on ``val_index``.
+
+    Without ``val_index`` the model of the last epoch is kept (used to fit a final model
+    for a fixed epoch count). Early stopping after ``config.patience`` epochs without
+    validation improvement. A NaN or inf loss stops training with status "diverged".
+    """
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = build_model(config, dataset.n_channels, dataset.n_times).to(device)
+    criterion = CenterIRLoss.from_labels(
+        dataset.y[fit_index], config.boundaries, config.k, config.remainder
+    ).to(device)
+    standardizer = ChannelStandardizer.fit(dataset, fit_index)
+    optimizer = torch.optim.Adam(
+        model.parameters(),
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        fused=device.type in ("cpu", "cuda"),
+    )
+    targets = torch.from_numpy(dataset.y.astype(np.float32))
+    epochs = epochs or config.epochs
+    best_mae, best_epoch, best_state = math.inf, 0, None
+    epoch = 0
+    for epoch in range(1, epochs + 1):
+        model.train()
+        total, count = 0.0, 0
+        for x, batch in iterate_batches(
+            dataset, fit_index, config.batch_size, standardizer, device, generator
+        ):
+            y = targets[batch].unsqueeze(1).to(device)
+            prediction, features = model(x)
+            loss = F.mse_loss(prediction, y) + config.lambda_ * criterion(features, y)
+            if not torch.isfinite(loss):
+                return FitOutcome(
+                    model,
+                    standardizer,
+                    best_epoch,
+                    epoch,
+                    "diverged",
+                    f"loss became {loss.item()} in epoch {epoch} (lr={config.lr:g}, "
+                    f"lambda={config.lambda_:g}); a lower learning rate usually helps",
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+            count += len(batch)
+        val_mae = math.nan
+        if val_index is not None:
+            predictions = predict_indices(model, dataset, val_index, standardizer, device)
+            val_mae = float(np.mean(np.abs(predictions - dataset.y[val_index])))
+            if val_mae < best_mae:
+                best_mae, best_epoch = val_mae, epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if on_epoch is not None:
+            on_epoch(
+                epoch, {"train_loss": total / count, "val_mae": val_mae, "best_epoch": best_epoch}
+            )
+        if val_index is not None and config.patience and epoch - best_epoch >= config.patience:
+            break
+    if best_state is None:
+        return FitOutcome(model, standardizer, epoch, epoch)
+    model.load_state_dict(best_state)
+    return FitOutcome(model, standardizer, best_epoch, epoch)

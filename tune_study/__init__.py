@@ -1,0 +1,1 @@
+"""Ray Tune + Optuna study of CenterIR hyperparameters: ``python -m tune_study.launch``."""

@@ -1,0 +1,118 @@
+"""Starting or joining Ray, and checking that the storage path suits the cluster."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+from centerir.config import ConfigError
+
+LOOPBACK = "127.0.0.1"
+REMOTE_STORAGE_PREFIXES = ("s3://", "gs://", "gcs://", "abfs://", "az://", "hdfs://")
+
+
+def start_ray(address: str | None, dashboard_host: str, dashboard_port: int) -> str:
+    """Start a local Ray (``address`` None) or join a cluster; returns the dashboard URL.
+
+    A local Ray keeps every listener, the dashboard included, on 127.0.0.1 unless
+    ``dashboard_host`` says otherwise (the dashboard is unauthenticated and can run code).
+    """
+    if address is None:
+        # Ray's own switch for a single-machine Ray: nothing listens on outward addresses.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        if dashboard_host != LOOPBACK:
+            print(
+                f"warning: the Ray dashboard will listen on {dashboard_host}: it has no "
+                "authentication and can run code; expose it only to trusted networks",
+                file=sys.stderr,
+            )
+        context = ray.init(
+            include_dashboard=True,
+            dashboard_host=dashboard_host,
+            dashboard_port=dashboard_port,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+    else:
+        try:
+            context = ray.init(address=address, log_to_driver=False)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            first = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ConfigError(
+                f"cannot connect to Ray at address={address!r} ({first}); start the cluster "
+                "with 'ray start --head' or omit --address for a local study."
+            ) from None
+    url = context.dashboard_url or ""
+    return url if not url or url.startswith("http") else f"http://{url}"
+
+
+def cluster_gpus() -> float:
+    """GPUs the connected cluster declares."""
+    return float(ray.cluster_resources().get("GPU", 0))
+
+
+def alive_nodes() -> list[dict]:
+    return [node for node in ray.nodes() if node.get("Alive")]
+
+
+def _marker_visible(path: str) -> bool:
+    return os.path.exists(path)
+
+
+def check_storage_shared(storage_path: Path) -> None:
+    """On a multi-node cluster, prove every node sees the storage path, or fail clearly.
+
+    Writes a marker file there and asks a task pinned to each node whether it exists.
+    Cloud URIs (s3://, gs://, ...) are shared by construction and not checked.
+    """
+    nodes = alive_nodes()
+    if len(nodes) < 2 or str(storage_path).startswith(REMOTE_STORAGE_PREFIXES):
+        return
+    marker = storage_path / f".centerir-storage-check-{uuid.uuid4().hex}"
+    marker.write_text("shared storage check\n")
+    try:
+        probe = ray.remote(num_cpus=0)(_marker_visible)
+        answers = ray.get(
+            [
+                probe.options(
+                    scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+                ).remote(str(marker))
+                for node in nodes
+            ]
+        )
+    finally:
+        marker.unlink(missing_ok=True)
+    blind = [
+        node["NodeManagerAddress"] for node, seen in zip(nodes, answers, strict=True) if not seen
+    ]
+    if blind:
+        raise ConfigError(
+            f"storage_path {storage_path} is not visible from node(s) {', '.join(blind)}: a "
+            "multi-node cluster needs storage every node shares (NFS mount or s3://...)."
+        )
+
+
+def check_storage_writable(storage_path: Path) -> None:
+    """Fail before any training when results could not be written."""
+    probe_dir = storage_path
+    while not probe_dir.exists():
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir() or not os.access(probe_dir, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"storage_path {storage_path} is not writable ({probe_dir} does not accept new "
+            "files); choose another --storage-path."
+        )
+    try:
+        free = os.statvfs(probe_dir).f_bavail * os.statvfs(probe_dir).f_frsize
+    except OSError:
+        return
+    if free < 50 * 2**20:
+        raise ConfigError(
+            f"storage_path {storage_path} has only {free / 2**20:.1f} MiB free; a study needs "
+            "at least 50 MiB for results and checkpoints."
+        )
