@@ -157,12 +157,18 @@ def build_parser() -> argparse.ArgumentParser:
     final = commands.add_parser(
         "fit-final",
         help="train one model on all data and save it",
-        description="Train on all windows for the median epoch the CV selected (or --epochs) "
+        description="Train on all windows for the median epoch a CV selects (or --final-epochs) "
         "and save weights, config and channel statistics.",
     )
     add_data_flags(final)
     add_config_flags(final)
     final.add_argument("--out", type=Path, required=True, help="model file to write, e.g. model.pt")
+    final.add_argument(
+        "--final-epochs",
+        type=int,
+        help="train exactly this many epochs and skip the cross-validation that "
+        "otherwise picks the median selected epoch",
+    )
     predict = commands.add_parser(
         "predict",
         help="predict scores with a saved model",
@@ -267,12 +273,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_fit_final(args: argparse.Namespace) -> int:
     config = config_from_args(args)
-    epochs = args.epochs
+    epochs = args.final_epochs
+    if epochs is not None and epochs < 1:
+        raise ConfigError(f"final-epochs must be >= 1, got {epochs}.")
     dataset = dataset_from_args(args, config)
     device = resolve_device(args.device)
-    if args.epochs is None:
+    if epochs is None:
         print(
-            "no --epochs: running the cross-validation to find the median selected epoch",
+            "no --final-epochs: running the cross-validation to find the median selected epoch",
             file=sys.stderr,
         )
         result = run_cv(config, dataset, str(device))

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 FINITE_CHUNK_ROWS = 512  # windows scanned at a time for NaN/inf
+NPY_MAGIC = b"\x93NUMPY"
 
 
 class DataError(ValueError):
@@ -68,6 +69,13 @@ def open_npy(path: str | Path, role: str) -> np.ndarray:
         raise DataError(
             f"{path}: expected a NumPy .npy file for {role}, got "
             f"{'a folder' if path.is_dir() else repr(path.suffix or 'no suffix')}."
+        )
+    with open(path, "rb") as handle:
+        magic = handle.read(len(NPY_MAGIC))
+    if magic != NPY_MAGIC:
+        raise DataError(
+            f"{path}: expected a valid .npy file for {role}, got a file without "
+            "the NumPy header (was it saved with numpy.save?)."
         )
     try:
         array = np.load(path, mmap_mode="r", allow_pickle=False)

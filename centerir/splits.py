@@ -72,9 +72,14 @@ def inner_split(
     and drives early stopping; it never contains a test-fold sample, and with groups it
     shares no subject with the fit part.
     """
-    n_parts = max(2, round(1 / val_fraction))
+    n_parts = min(max(2, round(1 / val_fraction)), len(train_index))
     if groups is not None:
         n_parts = min(n_parts, len(np.unique(groups[train_index])))
+    if n_parts < 2:
+        raise ValueError(
+            "the training part must hold at least two windows (two subjects with groups) "
+            f"for an inner validation split, got {len(train_index)} windows; use fewer folds."
+        )
     sub_groups = None if groups is None else groups[train_index]
     fit, val = outer_folds(y[train_index], sub_groups, n_parts, seed)[0]
     return train_index[fit], train_index[val]

@@ -1,0 +1,274 @@
+"""``python -m centerir``: train, fit-final, predict; bad input is one line and exit 2."""
+
+import csv
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from centerir.cli import main
+
+SMALL = ["--folds", "2", "--epochs", "1", "--lr", "1e-3"]
+
+
+def run_module(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "centerir", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_train_writes_metrics_and_every_out_of_fold_prediction(npy_files, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--x",
+            str(npy_files["x"]),
+            "--y",
+            str(npy_files["y"]),
+            "--groups",
+            str(npy_files["groups"]),
+            *SMALL,
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "fold-averaged MAE" in printed and "mean" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["status"] == "complete" and len(metrics["folds"]) == 2
+    assert metrics["config"]["folds"] == 2 and metrics["config"]["lr"] == 1e-3
+    with open(out / "predictions.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    n = len(np.load(npy_files["y"]))
+    assert sorted(int(r["index"]) for r in rows) == list(range(n))
+    assert all(r["subject"] != "" for r in rows)
+
+
+def test_train_on_demo_data_without_arguments_for_data(tmp_path):
+    result = run_module("train", "--folds", "2", "--epochs", "1", "--out", str(tmp_path / "o"))
+    assert result.returncode == 0, result.stderr
+    assert "demo data" in result.stderr
+    assert (tmp_path / "o" / "metrics.json").is_file()
+
+
+def test_config_file_and_flags_combine(npy_files, tmp_path, capsys):
+    config = tmp_path / "best.json"
+    config.write_text(json.dumps({"lr": 5e-4, "boundaries": 8, "k": [1, 2], "folds": 2}))
+    code = main(
+        [
+            "train",
+            "--x",
+            str(npy_files["x"]),
+            "--y",
+            str(npy_files["y"]),
+            "--config",
+            str(config),
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
+    assert code == 0
+    saved = json.loads((tmp_path / "o" / "metrics.json").read_text())["config"]
+    assert (saved["lr"], saved["boundaries"], saved["k"], saved["epochs"]) == (5e-4, 8, [1, 2], 1)
+    assert "may be split across train and test" in capsys.readouterr().out
+
+
+def test_fit_final_then_predict(npy_files, tmp_path):
+    model = tmp_path / "model.pt"
+    code = main(
+        [
+            "fit-final",
+            "--x",
+            str(npy_files["x"]),
+            "--y",
+            str(npy_files["y"]),
+            "--final-epochs",
+            "1",
+            "--out",
+            str(model),
+        ]
+    )
+    assert code == 0
+    payload = torch.load(model, weights_only=True)
+    assert payload["epochs"] == 1 and payload["config"]["epochs"] == 100
+    predictions = tmp_path / "pred.csv"
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(model),
+                "--x",
+                str(npy_files["x"]),
+                "--out",
+                str(predictions),
+            ]
+        )
+        == 0
+    )
+    with open(predictions) as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(np.load(npy_files["y"]))
+    assert all(np.isfinite(float(r["y_pred"])) for r in rows)
+
+
+def test_fit_final_without_epochs_uses_the_cv_median(npy_files, tmp_path, capsys):
+    model = tmp_path / "model.pt"
+    code = main(
+        [
+            "fit-final",
+            "--x",
+            str(npy_files["x"]),
+            "--y",
+            str(npy_files["y"]),
+            "--folds",
+            "2",
+            "--epochs",
+            "2",
+            "--out",
+            str(model),
+        ]
+    )
+    assert code == 0
+    assert "median selected epoch" in capsys.readouterr().err
+    assert torch.load(model, weights_only=True)["epochs"] in (1, 2)
+
+
+def write_text(path):
+    path.write_text("1,2,3\n")
+    return str(path)
+
+
+def write(path, array):
+    np.save(path, array)
+    return str(path)
+
+
+BAD_CASES = {
+    "missing X": (
+        lambda d: ["--x", str(d / "nope.npy"), "--y", write(d / "y.npy", np.arange(8.0))],
+        "nope.npy: X file not found",
+    ),
+    "not npy": (
+        lambda d: ["--x", write_text(d / "x.csv"), "--y", write(d / "y.npy", np.arange(8.0))],
+        "expected a NumPy .npy file",
+    ),
+    "pickled": (
+        lambda d: [
+            "--x",
+            write(d / "x.npy", np.array([{"a": 1}], dtype=object)),
+            "--y",
+            write(d / "y.npy", np.arange(8.0)),
+        ],
+        "pickled",
+    ),
+    "1-D X": (
+        lambda d: [
+            "--x",
+            write(d / "x.npy", np.zeros(8)),
+            "--y",
+            write(d / "y.npy", np.arange(8.0)),
+        ],
+        r"expected X of shape \(N, 1, C, T\) or \(N, C, T\)",
+    ),
+    "N mismatch": (
+        lambda d: [
+            "--x",
+            write(d / "x.npy", np.zeros((8, 2, 60))),
+            "--y",
+            write(d / "y.npy", np.arange(9.0)),
+        ],
+        "expected one score per window",
+    ),
+    "NaN": (
+        lambda d: [
+            "--x",
+            write(d / "x.npy", np.full((8, 2, 60), np.nan)),
+            "--y",
+            write(d / "y.npy", np.arange(8.0)),
+        ],
+        "NaN or inf in window 0",
+    ),
+    "constant y": (
+        lambda d: [
+            "--x",
+            write(d / "x.npy", np.zeros((8, 2, 60))),
+            "--y",
+            write(d / "y.npy", np.ones(8)),
+        ],
+        "nothing to regress",
+    ),
+    "too short": (
+        lambda d: [
+            "--x",
+            write(d / "x.npy", np.zeros((40, 2, 30))),
+            "--y",
+            write(d / "y.npy", np.arange(40.0)),
+        ],
+        "at least 50 samples",
+    ),
+    "x without y": (
+        lambda d: ["--x", write(d / "x.npy", np.zeros((8, 2, 60)))],
+        "--x and --y must be given together",
+    ),
+    "bad lr": (lambda d: ["--lr", "-1"], "lr must be > 0"),
+    "bad k": (lambda d: ["--k", "0,1"], "every k must be an int >= 1"),
+    "bad flag": (lambda d: ["--learning-rate", "1"], "unrecognized arguments"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, case):
+    make_args, message = BAD_CASES[case]
+    out = tmp_path / "out"
+    result = run_module("train", *make_args(tmp_path), "--folds", "2", "--out", str(out))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert re.search(message, lines[0]), lines[0]
+    assert not out.exists()
+
+
+def test_predict_refuses_a_file_that_is_not_a_model(tmp_path):
+    fake = tmp_path / "model.pt"
+    fake.write_bytes(b"not a model")
+    x = write(tmp_path / "x.npy", np.zeros((2, 19, 100)))
+    result = run_module("predict", "--model", str(fake), "--x", x, "--out", str(tmp_path / "p.csv"))
+    assert result.returncode == 2 and "could not load it safely" in result.stderr
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_help_explains_every_option():
+    result = run_module("train", "--help")
+    assert result.returncode == 0
+    for flag in (
+        "--x",
+        "--y",
+        "--groups",
+        "--config",
+        "--folds",
+        "--epochs",
+        "--batch-size",
+        "--lr",
+        "--boundaries",
+        "--k",
+        "--lambda",
+        "--seed",
+        "--device",
+        "--selection",
+        "--out",
+    ):
+        assert flag in result.stdout
