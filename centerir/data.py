@@ -1,21 +1,33 @@
 """Loading and checking EEG data from ``.npy`` files.
 
-X holds EEG windows, shape (N, 1, C, T) or (N, C, T); y the scores, (N,) or (N, 1); groups
-the subject id of every window, (N,). Files are opened with ``allow_pickle=False`` and
-memory-mapped, so a file larger than RAM is never read whole up front. Every problem is a
-:class:`DataError` whose message is one line naming the file, what was expected and what
-was found.
+Three files describe a data set:
+
+- X, the EEG windows: shape (N, 1, C, T) or (N, C, T), any real dtype, microvolts;
+- y, one score per window: shape (N,) or (N, 1), any real dtype;
+- groups (optional), the subject id of every window: shape (N,), ints or strings.
+
+Files are opened with ``allow_pickle=False`` (an object array is never unpickled) and X is
+memory-mapped, so a file larger than RAM is never read whole up front: the NaN/inf scan
+reads it in bounded chunks of rows, and training reads one batch of rows at a time through
+:meth:`EEGDataset.subset_x`. Every problem is a :class:`DataError` whose message is one line
+naming the file (its path as given), what was expected and what was found.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-FINITE_CHUNK_ROWS = 512  # windows scanned at a time for NaN/inf
+# Bytes of X read at a time by the NaN/inf scan: bounds memory whatever the window size.
+FINITE_CHUNK_BYTES = 64 * 2**20
 NPY_MAGIC = b"\x93NUMPY"
+REAL_KINDS = "iuf"  # signed int, unsigned int, float; bool, complex, str, object are refused
+GROUP_KINDS = "iuUSf"
+
+PathLike = str | os.PathLike[str]
 
 
 class DataError(ValueError):
@@ -29,222 +41,391 @@ class EEGDataset:
     Attributes
     ----------
     x : ndarray, shape (N, 1, C, T)
-        Any real dtype, often a read-only memory map; converted to float32 per batch.
+        Any real dtype, in microvolts; from :func:`load_dataset` a read-only memory map
+        (not in RAM). Use :meth:`subset_x` to read rows as float32.
     y : ndarray of float64, shape (N,)
-        Scores (e.g. GDS 0..15).
+        Scores (e.g. GDS 0..15), in RAM.
     groups : ndarray, shape (N,), or None
-        Subject id of every window (ints or strings).
+        Subject id of every window (ints or strings); None when unknown.
     source : str
-        Where the data came from, for messages and reports.
+        Short description for messages and reports, e.g. ``"X.npy, y.npy, G.npy"``.
+    x_name, y_name, groups_name : str
+        The file each array came from, as given ("" when not from a file); messages about
+        one array name its file, falling back to ``source``.
     """
 
     x: np.ndarray
     y: np.ndarray
     groups: np.ndarray | None = None
     source: str = ""
+    x_name: str = ""
+    y_name: str = ""
+    groups_name: str = ""
 
     @property
     def n_samples(self) -> int:
+        """N, the number of windows."""
         return int(self.x.shape[0])
 
     @property
     def n_channels(self) -> int:
+        """C, the number of EEG channels."""
         return int(self.x.shape[2])
 
     @property
     def n_times(self) -> int:
+        """T, the number of time samples per window."""
         return int(self.x.shape[3])
 
-    def subset_x(self, indices: np.ndarray) -> np.ndarray:
-        """Windows ``indices`` (in that order) as a contiguous float32 array (n, 1, C, T)."""
-        return np.ascontiguousarray(self.x[np.asarray(indices)], dtype=np.float32)
+    @property
+    def has_groups(self) -> bool:
+        """Whether subject ids are known."""
+        return self.groups is not None
+
+    def subset_x(self, indices: np.ndarray | list[int]) -> np.ndarray:
+        """Rows ``indices`` of X, in the given order, as a contiguous float32 copy.
+
+        Parameters
+        ----------
+        indices : array-like of int, shape (n,)
+
+        Returns
+        -------
+        ndarray of float32, shape (n, 1, C, T)
+            C-contiguous; only these rows are read from a memory-mapped X.
+        """
+        rows = np.asarray(indices)
+        if rows.size == 0:
+            rows = rows.astype(np.intp)  # np.asarray([]) is float64, which cannot index
+        elif rows.dtype.kind not in "iu":
+            # A boolean mask would silently index rows 0 and 1 if cast to int.
+            raise ValueError(f"indices must be integers, got dtype {rows.dtype}.")
+        return np.ascontiguousarray(self.x[rows], dtype=np.float32)
 
 
-def open_npy(path: str | Path, role: str) -> np.ndarray:
-    """Memory-map a ``.npy`` without unpickling; every failure is a one-line ``DataError``."""
+def open_npy(path: PathLike, role: str) -> np.ndarray:
+    """Memory-map a ``.npy`` file without unpickling anything.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file, named in messages as given.
+    role : str
+        What the file should hold ("X", "y", "groups"), for messages.
+
+    Returns
+    -------
+    numpy.memmap
+        Read-only; nothing is read beyond the header.
+
+    Raises
+    ------
+    DataError
+        Missing file, folder, wrong suffix, no NumPy header, unreadable or truncated file,
+        object (pickled) array.
+    """
+    name = os.fspath(path)
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: {role} file not found.")
-    if path.is_dir() or path.suffix.lower() != ".npy":
+        raise DataError(f"{name}: {role} file not found.")
+    if path.is_dir():
+        raise DataError(f"{name}: expected a NumPy .npy file for {role}, got a folder.")
+    if path.suffix.lower() != ".npy":
+        found = repr(path.suffix) if path.suffix else "no suffix"
         raise DataError(
-            f"{path}: expected a NumPy .npy file for {role}, got "
-            f"{'a folder' if path.is_dir() else repr(path.suffix or 'no suffix')}."
-        )
-    with open(path, "rb") as handle:
-        magic = handle.read(len(NPY_MAGIC))
-    if magic != NPY_MAGIC:
-        raise DataError(
-            f"{path}: expected a valid .npy file for {role}, got a file without "
-            "the NumPy header (was it saved with numpy.save?)."
+            f"{name}: expected a NumPy .npy file for {role}, got {found}; save arrays with "
+            "numpy.save(path, array)."
         )
     try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except ValueError as err:
-        text = str(err)
-        if "pickle" in text.lower() or "object" in text.lower():
-            raise DataError(
-                f"{path}: expected a numeric array for {role}, got an object "
-                "(pickled) array, which is never loaded for safety."
-            ) from None
+        with open(path, "rb") as handle:
+            magic = handle.read(len(NPY_MAGIC))
+    except OSError as err:
+        raise DataError(f"{name}: expected a readable {role} file, got {err.strerror}.") from None
+    if magic != NPY_MAGIC:
+        # Checked up front because np.load on a non-.npy file tries other formats first.
         raise DataError(
-            f"{path}: expected a valid .npy file for {role}, got an unreadable "
-            f"one ({text.splitlines()[0] if text else 'bad header'})."
-        ) from None
+            f"{name}: expected a valid .npy file for {role}, got a file without the NumPy "
+            "header; save arrays with numpy.save(path, array)."
+        )
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except ValueError as err:
+        raise DataError(describe_load_error(name, role, str(err))) from None
     except (OSError, EOFError) as err:
         raise DataError(
-            f"{path}: expected a valid .npy file for {role}, got an unreadable "
+            f"{name}: expected a valid .npy file for {role}, got an unreadable or truncated "
             f"one ({type(err).__name__})."
         ) from None
-    if not isinstance(array, np.ndarray):
-        raise DataError(f"{path}: expected one array for {role}, got a .npz archive.")
-    return array
 
 
-def check_real(array: np.ndarray, path: str | Path, role: str) -> None:
+def describe_load_error(name: str, role: str, text: str) -> str:
+    """One-line message for a ValueError raised by ``np.load``."""
+    lowered = text.lower()
+    # Memory-mapping refuses object dtypes with its own wording ("Python objects in dtype")
+    # before allow_pickle is consulted; plain loading says "allow_pickle=False".
+    if "pickle" in lowered or "object" in lowered:
+        return (
+            f"{name}: expected a numeric array for {role}, got an object (pickled) array, "
+            "which is never loaded for safety; save a plain numeric or string array instead."
+        )
+    first_line = text.splitlines()[0] if text.strip() else "bad header"
+    return (
+        f"{name}: expected a valid .npy file for {role}, got an unreadable or truncated one "
+        f"({first_line})."
+    )
+
+
+def check_real(array: np.ndarray, name: str, role: str) -> None:
+    """Refuse anything but real integer or floating dtypes (bool, complex, str, object...)."""
     kind = array.dtype.kind
     if kind == "c":
         raise DataError(
-            f"{path}: expected real numbers for {role}, got complex dtype {array.dtype}."
+            f"{name}: expected real numbers for {role}, got complex dtype {array.dtype}; "
+            "keep the real part or the magnitude (np.abs)."
         )
-    if kind not in "iuf":
-        raise DataError(f"{path}: expected a numeric {role} array, got dtype {array.dtype}.")
+    if kind not in REAL_KINDS:
+        raise DataError(f"{name}: expected a numeric {role} array, got dtype {array.dtype}.")
 
 
-def first_non_finite(array: np.ndarray) -> int | None:
-    """Index of the first row holding NaN or inf, scanning in chunks of rows; else None."""
-    if array.dtype.kind in "iu":
+def first_non_finite(array: np.ndarray, chunk_rows: int | None = None) -> int | None:
+    """Index along axis 0 of the first row holding NaN or inf, or None.
+
+    Parameters
+    ----------
+    array : ndarray, shape (N, ...)
+        Any real dtype; may be a memory map, read ``chunk_rows`` rows at a time.
+    chunk_rows : int, optional
+        Rows per read; default: as many as fit in :data:`FINITE_CHUNK_BYTES`.
+    """
+    if array.dtype.kind in "iu" or array.shape[0] == 0:
         return None
-    for start in range(0, array.shape[0], FINITE_CHUNK_ROWS):
-        chunk = np.asarray(array[start : start + FINITE_CHUNK_ROWS])
-        bad = ~np.isfinite(chunk.reshape(chunk.shape[0], -1)).all(axis=1)
-        if bad.any():
-            return start + int(np.argmax(bad))
+    if chunk_rows is None:
+        row_bytes = max(1, array.itemsize * int(np.prod(array.shape[1:], dtype=np.int64)))
+        chunk_rows = max(1, FINITE_CHUNK_BYTES // row_bytes)
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}.")
+    row_axes = tuple(range(1, array.ndim))
+    for start in range(0, array.shape[0], chunk_rows):
+        chunk = np.asarray(array[start : start + chunk_rows])
+        finite = np.isfinite(chunk).all(axis=row_axes) if row_axes else np.isfinite(chunk)
+        if not finite.all():
+            return start + int(np.argmin(finite))
     return None
 
 
-def load_x(path: str | Path) -> np.ndarray:
-    """EEG windows as an (N, 1, C, T) memory map; (N, C, T) gains the axis as a view."""
-    x = open_npy(path, "X")
-    check_real(x, path, "X")
-    if x.ndim == 3:
-        x = x[:, None]
-    if x.ndim != 4 or x.shape[1] != 1:
-        raise DataError(
-            f"{path}: expected X of shape (N, 1, C, T) or (N, C, T) — windows x channels x "
-            f"samples — got shape {tuple(x.shape)}."
-        )
-    if x.shape[0] == 0:
-        raise DataError(f"{path}: expected at least one window in X, got 0.")
-    bad = first_non_finite(x)
+def check_finite(
+    array: np.ndarray, name: str, role: str = "X", chunk_rows: int | None = None
+) -> None:
+    """Raise :class:`DataError` naming the first window with NaN or inf.
+
+    Parameters
+    ----------
+    array : ndarray, shape (N, ...)
+        X (N, 1, C, T) or y (N,); a memory map is scanned in bounded chunks of rows.
+    name : str
+        The file, for the message.
+    role : str
+        "X", "y", ... for the message.
+    chunk_rows : int, optional
+        Rows per read (see :func:`first_non_finite`).
+    """
+    bad = first_non_finite(array, chunk_rows)
     if bad is not None:
-        raise DataError(f"{path}: expected finite values in X, got NaN or inf in window {bad}.")
+        raise DataError(
+            f"{name}: expected finite values in {role}, got NaN or inf in window {bad}; "
+            "drop or repair that window."
+        )
+
+
+def load_x(path: PathLike, scan: bool = True) -> np.ndarray:
+    """EEG windows as a read-only (N, 1, C, T) memory map; (N, C, T) gains axis 1 as a view.
+
+    ``scan=False`` skips the NaN/inf scan (the caller runs it after cheaper checks).
+    """
+    name = os.fspath(path)
+    x = open_npy(path, "X")
+    check_real(x, name, "X")
+    expected = "expected X of shape (N, 1, C, T) or (N, C, T) (windows, channels, samples)"
+    if x.ndim == 2:
+        raise DataError(
+            f"{name}: {expected}, got shape {x.shape}; if each row is a flattened window use "
+            "X.reshape(N, C, T), and for single-channel windows X[:, None, :]."
+        )
+    if x.ndim == 4 and x.shape[1] != 1:
+        raise DataError(
+            f"{name}: {expected}, got shape {x.shape} with {x.shape[1]} on axis 1, which must "
+            "be 1; save (N, C, T) windows, or move the channel and time axes to the end "
+            "(np.moveaxis)."
+        )
+    if x.ndim not in (3, 4):
+        raise DataError(f"{name}: {expected}, got shape {x.shape}.")
+    if x.ndim == 3:
+        x = x[:, None]  # a view: stays memory-mapped
+    if 0 in x.shape:
+        raise DataError(
+            f"{name}: expected X with at least one window, channel and sample, got shape {x.shape}."
+        )
+    if scan:
+        check_finite(x, name, "X")
     return x
 
 
-def load_y(path: str | Path) -> np.ndarray:
-    """Scores as a float64 (N,) array."""
+def load_y(path: PathLike) -> np.ndarray:
+    """Scores as a float64 (N,) array in RAM (finite, not all equal)."""
+    name = os.fspath(path)
     y = open_npy(path, "y")
-    check_real(y, path, "y")
+    check_real(y, name, "y")
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise DataError(
-            f"{path}: expected y of shape (N,) or (N, 1), got shape "
-            f"{tuple(y.shape)}; reshape with y.reshape(-1) if it holds one score "
-            "per window."
-        )
+        if y.ndim == 2 and y.shape[0] == 1:
+            hint = "; it looks transposed: use y.reshape(-1)"
+        elif y.ndim == 2:
+            hint = "; y must hold one score per window (a single column)"
+        else:
+            hint = ""
+        raise DataError(f"{name}: expected y of shape (N,) or (N, 1), got shape {y.shape}{hint}.")
     y = np.array(y, dtype=np.float64)
-    bad = first_non_finite(y)
-    if bad is not None:
-        raise DataError(f"{path}: expected finite scores in y, got NaN or inf at index {bad}.")
+    check_finite(y, name, "y")
     if y.size and np.all(y == y[0]):
         raise DataError(
-            f"{path}: expected scores that vary, got the constant {y[0]:g} for every "
-            "window: there is nothing to regress."
+            f"{name}: expected scores that vary, got the constant {y[0]:g} for every window: "
+            "there is nothing to regress."
         )
     return y
 
 
-def load_groups(path: str | Path) -> np.ndarray:
-    """Subject ids as an (N,) array of ints or strings."""
+def load_groups(path: PathLike) -> np.ndarray:
+    """Subject ids as an (N,) array in RAM: ints, strings, or floats (integral ones -> int64)."""
+    name = os.fspath(path)
     groups = open_npy(path, "groups")
     if groups.ndim != 1:
         raise DataError(
-            f"{path}: expected groups of shape (N,) — one subject id per window — "
-            f"got shape {tuple(groups.shape)}."
+            f"{name}: expected groups of shape (N,), one subject id per window, got shape "
+            f"{groups.shape}."
         )
-    if groups.dtype.kind not in "iuUSf":
+    if groups.dtype.kind not in GROUP_KINDS:
         raise DataError(
-            f"{path}: expected integer or string subject ids, got dtype {groups.dtype}."
+            f"{name}: expected integer or string subject ids, got dtype {groups.dtype}."
         )
     groups = np.array(groups)
     if groups.dtype.kind == "f":
-        if not np.all(np.isfinite(groups)) or not np.all(groups == np.round(groups)):
+        finite = np.isfinite(groups)
+        if not finite.all():
             raise DataError(
-                f"{path}: expected integer or string subject ids, got non-integer or NaN floats."
+                f"{name}: expected integer or string subject ids, got a NaN or inf id in "
+                f"window {int(np.argmin(finite))}."
             )
-        groups = groups.astype(np.int64)
+        if np.all(groups == np.round(groups)):
+            groups = groups.astype(np.int64)
     return groups
 
 
 def load_dataset(
-    x_path: str | Path, y_path: str | Path, groups_path: str | Path | None = None
+    x_path: PathLike, y_path: PathLike, groups_path: PathLike | None = None
 ) -> EEGDataset:
     """Load and check X, y and (optionally) subject ids from ``.npy`` files.
+
+    Parameters
+    ----------
+    x_path : str or path-like
+        EEG windows, (N, 1, C, T) or (N, C, T), real dtype; memory-mapped, never copied.
+    y_path : str or path-like
+        Scores, (N,) or (N, 1), real dtype.
+    groups_path : str or path-like, optional
+        Subject ids, (N,), ints or strings.
+
+    Returns
+    -------
+    EEGDataset
+        ``x`` a read-only memory map (N, 1, C, T), ``y`` float64 (N,), ``groups`` (N,) or None.
 
     Raises
     ------
     DataError
         One line naming the file, what was expected and what was found.
     """
-    x = load_x(x_path)
+    x_name, y_name = os.fspath(x_path), os.fspath(y_path)
+    groups_name = "" if groups_path is None else os.fspath(groups_path)
+    # Cheap checks on every file first, so a bad y is reported before a long scan of X.
+    x = load_x(x_path, scan=False)
     y = load_y(y_path)
-    if len(y) != x.shape[0]:
+    n = x.shape[0]
+    if len(y) != n:
         raise DataError(
-            f"{y_path}: expected one score per window of {x_path} ({x.shape[0]}), got {len(y)}."
+            f"{y_name}: expected one score per window of {x_name} ({n} windows), got "
+            f"{len(y)} scores."
         )
     groups = None
     if groups_path is not None:
         groups = load_groups(groups_path)
-        if len(groups) != x.shape[0]:
+        if len(groups) != n:
             raise DataError(
-                f"{groups_path}: expected one subject id per window of {x_path} "
-                f"({x.shape[0]}), got {len(groups)}."
+                f"{groups_name}: expected one subject id per window of {x_name} ({n} windows), "
+                f"got {len(groups)} ids."
             )
-    names = ", ".join(str(p) for p in (x_path, y_path, groups_path) if p is not None)
-    return EEGDataset(x=x, y=y, groups=groups, source=names)
+    check_finite(x, x_name, "X")
+    source = ", ".join(name for name in (x_name, y_name, groups_name) if name)
+    return EEGDataset(x, y, groups, source, x_name, y_name, groups_name)
 
 
-def load_windows(path: str | Path) -> EEGDataset:
+def load_windows(path: PathLike) -> EEGDataset:
     """Windows to predict on (no scores): a dataset whose ``y`` is all NaN."""
     x = load_x(path)
-    return EEGDataset(x=x, y=np.full(x.shape[0], np.nan), source=str(path))
+    name = os.fspath(path)
+    return EEGDataset(x=x, y=np.full(x.shape[0], np.nan), source=name, x_name=name)
 
 
 def check_for_cv(dataset: EEGDataset, n_folds: int, min_n_times: int) -> None:
     """Check the data can feed an ``n_folds``-fold CV of a model needing ``min_n_times``.
 
-    Every training part also gives up an inner validation split, so each fold needs at
-    least two windows (and, with subject ids, two subjects) on its training side.
+    Every outer training part gives up an inner validation split, so it needs at least two
+    windows, and with subject ids two subjects: hence at least ``2 * n_folds`` windows and
+    ``n_folds + 2`` subjects (with ``n_folds + 1`` a two-subject test fold can leave a single
+    training subject).
+
+    Parameters
+    ----------
+    dataset : EEGDataset
+    n_folds : int
+        Outer folds, >= 2.
+    min_n_times : int
+        Shortest window T (samples) the model accepts.
+
+    Raises
+    ------
+    ValueError
+        ``n_folds`` < 2.
+    DataError
+        Too few windows or subjects for ``n_folds``, or windows shorter than ``min_n_times``.
     """
-    source = dataset.source or "data"
-    if dataset.n_times < min_n_times:
+    if n_folds < 2:
+        raise ValueError(f"folds must be >= 2, got {n_folds}.")
+    x_name = dataset.x_name or dataset.source or "data"
+    n = dataset.n_samples
+    if n < 2 * n_folds:
+        fix = f"use --folds {n // 2} or fewer" if n >= 4 else "collect at least 4 windows"
         raise DataError(
-            f"{source}: expected windows of at least {min_n_times} samples for the model's "
-            f"kernel and pooling, got T={dataset.n_times}; use longer windows or a smaller "
-            "temporal_kernel/pool_size."
-        )
-    if dataset.n_samples < 2 * n_folds:
-        raise DataError(
-            f"{source}: expected at least {2 * n_folds} windows for {n_folds} folds (each "
-            f"training part needs an inner validation split), got {dataset.n_samples}; use "
-            "fewer --folds."
+            f"{x_name}: expected at least {2 * n_folds} windows for {n_folds} folds (each "
+            f"training part needs an inner validation split), got {n}; {fix}."
         )
     if dataset.groups is not None:
+        groups_name = dataset.groups_name or dataset.source or "groups"
         n_groups = len(np.unique(dataset.groups))
         if n_groups < n_folds + 2:
-            raise DataError(
-                f"{source}: expected at least {n_folds + 2} subjects for {n_folds} "
-                f"subject-disjoint folds with an inner validation split, got {n_groups}; use "
-                f"--folds {max(2, n_groups - 2)} or fewer."
+            fix = (
+                f"use --folds {n_groups - 2} or fewer"
+                if n_groups >= 4
+                else "collect at least 4 subjects"
             )
+            raise DataError(
+                f"{groups_name}: expected at least {n_folds + 2} subjects for {n_folds} "
+                "subject-disjoint folds with an inner validation split, got "
+                f"{n_groups}; {fix}."
+            )
+    if dataset.n_times < min_n_times:
+        raise DataError(
+            f"{x_name}: expected windows of at least {min_n_times} samples for the model's "
+            f"temporal kernel and pooling, got T={dataset.n_times}; use longer windows or a "
+            "smaller temporal_kernel/pool_size."
+        )

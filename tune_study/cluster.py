@@ -23,8 +23,6 @@ def start_ray(address: str | None, dashboard_host: str, dashboard_port: int) -> 
     ``dashboard_host`` says otherwise (the dashboard is unauthenticated and can run code).
     """
     if address is None:
-        # Ray's own switch for a single-machine Ray: nothing listens on outward addresses.
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
         if dashboard_host != LOOPBACK:
             print(
                 f"warning: the Ray dashboard will listen on {dashboard_host}: it has no "
@@ -73,6 +71,7 @@ def check_storage_shared(storage_path: Path) -> None:
     nodes = alive_nodes()
     if len(nodes) < 2 or str(storage_path).startswith(REMOTE_STORAGE_PREFIXES):
         return
+    storage_path.mkdir(parents=True, exist_ok=True)
     marker = storage_path / f".centerir-storage-check-{uuid.uuid4().hex}"
     marker.write_text("shared storage check\n")
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -23,6 +24,9 @@ from centerir.demo import make_demo_dataset
 from centerir.model import min_n_times
 from centerir.splits import outer_folds
 from search_spaces import SearchSpace, get_space
+
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
 from tune_study.settings import (
     SETTINGS_FILE,
     StudySettings,
@@ -168,6 +172,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = saved_settings(settings)
         dataset = load_study_data(settings)
         space = build_space(dataset, settings)
+        if settings.address is None:
+            # Ray's switch for a single-machine Ray: every listener on 127.0.0.1. Ray reads it
+            # when first imported, so it is set before the import below.
+            os.environ.setdefault(LOCAL_ONLY_ENV, "0")
         from tune_study.study import run_study  # Ray is imported only once input is valid
 
         return run_study(settings, dataset, space, resume=args.resume)
@@ -192,6 +200,7 @@ def saved_settings(settings: StudySettings) -> StudySettings:
             f"(missing {SETTINGS_FILE}); check --name and --storage-path."
         )
     saved = json.loads(path.read_text())
+    saved.pop("base_config", None)
     saved.update(storage_path=settings.storage_path, name=settings.name, address=settings.address)
     return StudySettings(**saved)
 

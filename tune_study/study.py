@@ -7,6 +7,7 @@ never starts Ray.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 
@@ -34,6 +35,7 @@ from tune_study.trainable import run_trial
 
 MAX_FAILURES = 2  # a trial that raises is retried this often, from its last fold checkpoint
 TOP = 5
+SYNC_SECONDS = 5
 
 
 def trial_name(trial) -> str:
@@ -121,6 +123,25 @@ def make_trainable(
     return tune.with_resources(trainable, {"cpu": settings.cpus_per_trial, "gpu": gpus_per_trial})
 
 
+def progress_table() -> tune.CLIReporter:
+    """A compact trial table every 15 s: status, folds done, running MAE, key parameters."""
+    # Tune's newer output ignores custom reporters and prints every config and result box.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    return tune.CLIReporter(
+        parameter_columns=["lr", "boundaries", "k", "lambda"],
+        metric_columns={
+            "folds_done": "folds",
+            "mae": "mae",
+            "mae_std": "mae_std",
+            "status": "outcome",
+        },
+        max_report_frequency=15,
+        sort_by_metric=True,
+        metric="mae",
+        mode="min",
+    )
+
+
 def write_settings(settings: StudySettings) -> None:
     directory = settings.experiment_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -174,9 +195,15 @@ def run_study(
                     name=settings.name,
                     storage_path=str(directory.parent),
                     failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
+                    progress_reporter=progress_table(),
+                    sync_config=tune.SyncConfig(sync_period=SYNC_SECONDS),
                     verbose=1,
                 ),
             )
+        # Results and experiment state reach storage_path every few seconds (Tune's default
+        # waits 10 s or more), so an interrupted study keeps what finished and `results
+        # --watch` is live.
+        os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", str(SYNC_SECONDS))
         tuner.fit()
     finally:
         ray.shutdown()

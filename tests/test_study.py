@@ -1,0 +1,256 @@
+"""The Ray Tune study end to end: local demo study, resume after SIGKILL, GPU shares, 2 nodes.
+
+Each test starts its own Ray (in a private HOME and RAY_TMPDIR) and stops what it started;
+all traffic stays on loopback addresses.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from centerir.config import load_config
+from results import load
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--folds", "2", "--epochs", "1"]
+
+
+def private_env(home: Path) -> dict:
+    env = dict(os.environ)
+    env.update(
+        HOME=str(home),
+        RAY_TMPDIR=tempfile.mkdtemp(prefix="r", dir="/tmp"),
+        PYTHONPATH=str(ROOT),
+        RAY_USAGE_STATS_ENABLED="0",
+    )
+    return env
+
+
+def launch(args, env, **kwargs):
+    return subprocess.run(
+        [sys.executable, "-m", "tune_study.launch", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        **kwargs,
+    )
+
+
+def reports(trial_dir: Path):
+    path = trial_dir / "result.json"
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def trial_dirs(experiment: Path):
+    return sorted(p for p in experiment.iterdir() if (p / "params.json").is_file())
+
+
+def test_demo_study_end_to_end(tmp_path):
+    env = private_env(tmp_path)
+    done = launch(
+        ["--num-samples", "3", *TINY, "--storage-path", str(tmp_path / "runs"), "--name", "demo"],
+        env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Ray dashboard: http://127.0.0.1:" in done.stderr
+    assert "3 of 3 trials complete" in done.stdout and "(paper)" in done.stdout
+    experiment = tmp_path / "runs" / "demo"
+    frame = load(experiment)
+    assert len(frame) == 3 and set(frame["status"]) == {"complete"}
+    assert frame["is_paper"].sum() == 1
+    assert all(len(maes) == 2 for maes in frame["fold_maes"])
+    best = load_config(experiment / "best_config.json")
+    assert best.folds == 2 and best.epochs == 1
+    assert best.lr == frame.sort_values("mae")["lr"].iloc[0]
+
+
+def checkpoints(trial_dir: Path) -> int:
+    return len(list(trial_dir.glob("checkpoint_*")))
+
+
+def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path):
+    env = private_env(tmp_path)
+    experiment = tmp_path / "runs" / "killed"
+    args = [
+        "--num-samples",
+        "4",
+        "--max-concurrent",
+        "1",
+        "--folds",
+        "3",
+        "--epochs",
+        "4",
+        "--storage-path",
+        str(tmp_path / "runs"),
+        "--name",
+        "killed",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tune_study.launch", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.time() + 300
+    finished, midway = {}, []
+    while time.time() < deadline and not (finished and midway):
+        time.sleep(0.2)
+        if not experiment.is_dir():
+            continue
+        finished = {
+            d.name: (d / "result.json").read_text()
+            for d in trial_dirs(experiment)
+            if reports(d) and reports(d)[-1]["status"] == "complete"
+        }
+        # a report in result.json means Tune's experiment state (saved with it) knows the
+        # trial's checkpoint, so the resumed trial must not start over
+        midway = [
+            d
+            for d in trial_dirs(experiment)
+            if reports(d) and reports(d)[-1]["status"] == "running"
+        ]
+    os.killpg(process.pid, signal.SIGKILL)  # the launcher and the Ray it started
+    process.wait()
+    assert finished and midway, "no moment with a finished and a half-done trial was seen"
+
+    resumed = launch(
+        ["--resume", "--storage-path", str(tmp_path / "runs"), "--name", "killed"], env
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    frame = load(experiment)
+    assert len(frame) == 4 and set(frame["status"]) == {"complete"}
+    assert frame["trial_id"].is_unique
+    for name, text in finished.items():  # finished trials were not run again
+        assert (experiment / name / "result.json").read_text() == text
+        assert checkpoints(experiment / name) == 3
+    for trial in trial_dirs(experiment):
+        folds = [r["folds_done"] for r in reports(trial)]
+        assert folds[-1] == 3 and set(folds) == {1, 2, 3}
+    for trial in midway:  # continued at its next fold instead of starting over
+        assert [r["folds_done"] for r in reports(trial)].count(1) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def two_node_cluster(tmp_path_factory):
+    """Head 127.0.0.2 (2 CPUs, 1 declared GPU) + worker 127.0.0.3 (1 CPU) on loopback."""
+    home = tmp_path_factory.mktemp("cluster")
+    env = private_env(home)
+    port = free_port()
+    ray = str(Path(sys.executable).parent / "ray")
+    common = ["--object-store-memory=200000000", "--disable-usage-stats"]
+    subprocess.run(
+        [
+            ray,
+            "start",
+            "--head",
+            "--node-ip-address=127.0.0.2",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--num-gpus=1",
+            "--include-dashboard=false",
+            *common,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    if (home / ".ray" / "auth_token").exists():
+        env["RAY_AUTH_MODE"] = "token"
+    subprocess.run(
+        [
+            ray,
+            "start",
+            f"--address=127.0.0.2:{port}",
+            "--node-ip-address=127.0.0.3",
+            "--num-cpus=1",
+            "--dashboard-agent-listen-port=52367",
+            *common,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    yield env, f"127.0.0.2:{port}", home
+    subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+def test_half_gpu_per_trial_runs_two_trials_at_once_and_falls_back_to_cpu(two_node_cluster):
+    env, address, home = two_node_cluster
+    done = launch(
+        [
+            "--address",
+            address,
+            "--num-samples",
+            "2",
+            "--gpus-per-trial",
+            "0.5",
+            "--folds",
+            "2",
+            "--epochs",
+            "3",
+            "--storage-path",
+            str(home / "runs"),
+            "--name",
+            "gpu",
+        ],
+        env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    spans = []
+    for trial in trial_dirs(home / "runs" / "gpu"):
+        rows = reports(trial)
+        assert rows[-1]["device"] == "cpu"
+        assert "CUDA is not available" in rows[-1]["message"]
+        end = rows[-1]["timestamp"]
+        spans.append((end - rows[-1]["time_total_s"], end))
+    (a_start, a_end), (b_start, b_end) = spans
+    assert a_start < b_end and b_start < a_end, f"trials did not overlap: {spans}"
+
+
+def test_trials_run_on_both_nodes(two_node_cluster):
+    env, address, home = two_node_cluster
+    done = launch(
+        [
+            "--address",
+            address,
+            "--num-samples",
+            "4",
+            "--gpus-per-trial",
+            "0",
+            "--folds",
+            "2",
+            "--epochs",
+            "3",
+            "--storage-path",
+            str(home / "runs"),
+            "--name",
+            "nodes",
+        ],
+        env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    nodes = {reports(t)[-1]["node_ip"] for t in trial_dirs(home / "runs" / "nodes")}
+    assert nodes == {"127.0.0.2", "127.0.0.3"}
