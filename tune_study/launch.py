@@ -24,15 +24,14 @@ from centerir.demo import make_demo_dataset
 from centerir.model import min_n_times
 from centerir.splits import outer_folds
 from search_spaces import SearchSpace, get_space
-
-LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
-
 from tune_study.settings import (
     SETTINGS_FILE,
     StudySettings,
     check_settings,
     read_study_file,
 )
+
+LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray listens on 127.0.0.1 only
 
 
 def build_parser() -> argparse.ArgumentParser:
