@@ -254,3 +254,43 @@ def test_trials_run_on_both_nodes(two_node_cluster):
     assert done.returncode == 0, done.stderr[-3000:]
     nodes = {reports(t)[-1]["node_ip"] for t in trial_dirs(home / "runs" / "nodes")}
     assert nodes == {"127.0.0.2", "127.0.0.3"}
+
+
+def test_pruned_trials_reach_optuna_as_pruned_and_are_never_ranked(tmp_path):
+    import optuna
+
+    env = private_env(tmp_path)
+    database = f"sqlite:///{tmp_path / 'study.db'}"
+    done = launch(
+        [
+            "--num-samples",
+            "7",
+            "--max-concurrent",
+            "1",
+            "--folds",
+            "3",
+            "--epochs",
+            "2",
+            "--prune",
+            "--optuna-storage",
+            database,
+            "--storage-path",
+            str(tmp_path / "runs"),
+            "--name",
+            "pruned",
+        ],
+        env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    frame = load(tmp_path / "runs" / "pruned")
+    pruned = frame[frame["status"] == "pruned"]
+    assert len(pruned) >= 1
+    assert all(folds == 2 for folds in pruned["folds_done"])
+    assert all("worse than the median" in message for message in pruned["message"])
+    study = optuna.load_study(study_name="pruned", storage=database)
+    states = [t.state for t in study.trials]
+    assert states.count(optuna.trial.TrialState.PRUNED) == len(pruned)
+    assert states.count(optuna.trial.TrialState.COMPLETE) == (frame["status"] == "complete").sum()
+    assert "pruned:" in done.stdout
+    ranked_ids = done.stdout.split("trials complete; top")[-1].split("pruned:")[0]
+    assert not any(trial_id in ranked_ids for trial_id in pruned["trial_id"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import uuid
 from pathlib import Path
@@ -13,6 +14,7 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 from centerir.config import ConfigError
 
 LOOPBACK = "127.0.0.1"
+CONNECT_TIMEOUT_S = 5.0
 REMOTE_STORAGE_PREFIXES = ("s3://", "gs://", "gcs://", "abfs://", "az://", "hdfs://")
 
 
@@ -37,6 +39,7 @@ def start_ray(address: str | None, dashboard_host: str, dashboard_port: int) -> 
             configure_logging=False,
         )
     else:
+        check_reachable(address)
         try:
             context = ray.init(address=address, log_to_driver=False)
         except (ConnectionError, RuntimeError, ValueError) as err:
@@ -47,6 +50,25 @@ def start_ray(address: str | None, dashboard_host: str, dashboard_port: int) -> 
             ) from None
     url = context.dashboard_url or ""
     return url if not url or url.startswith("http") else f"http://{url}"
+
+
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail within seconds when nothing listens at ``host:port`` (Ray itself retries for
+    minutes). ``"auto"`` is left to Ray, which fails at once when no cluster runs here."""
+    if address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigError(
+            f"address must be 'auto', 'host:port' or 'ray://host:port', got {address!r}."
+        )
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        raise ConfigError(
+            f"cannot reach a Ray cluster at address={address!r} ({err.strerror or err}); start "
+            "it with 'ray start --head' or omit --address for a local study."
+        ) from None
 
 
 def cluster_gpus() -> float:

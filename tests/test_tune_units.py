@@ -1,0 +1,159 @@
+"""Study pieces that need no running Ray: settings, pruning rule, Optuna states, bad input."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from centerir.config import Config
+from search_spaces import SPACES
+from tune_study.pruning import FoldMedianPruner
+from tune_study.searcher import StatusAwareOptunaSearch
+from tune_study.trainable import trial_config
+
+ROOT = Path(__file__).resolve().parents[1]
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def test_pruner_compares_with_the_median_of_completed_trials_at_the_same_fold_count():
+    pruner = FoldMedianPruner()
+    assert pruner.should_prune("t", 2, 9.9) == ""  # no completed trial yet
+    pruner.record_complete("a", [1.0, 1.0, 1.0])
+    pruner.record_complete("b", [2.0, 4.0, 1.0])
+    pruner.record_complete("c", [3.0, 3.0, 3.0])
+    assert pruner.should_prune("t", 1, 9.9) == ""  # never before fold 2
+    # running means after 2 folds: 1.0, 3.0, 3.0 -> median 3.0
+    assert pruner.should_prune("t", 2, 3.0) == ""
+    reason = pruner.should_prune("t", 2, 3.01)
+    assert "running MAE 3.0100 is worse than the median 3.0000 of 3 completed trials" in reason
+
+
+def make_searcher():
+    return StatusAwareOptunaSearch(
+        space=SPACES["default"],
+        metric="mae",
+        mode="min",
+        sampler=optuna.samplers.RandomSampler(seed=0),
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        ("complete", TrialState.COMPLETE),
+        ("pruned", TrialState.PRUNED),
+        ("diverged", TrialState.FAIL),
+    ],
+)
+def test_optuna_hears_the_reported_status(status, state):
+    searcher = make_searcher()
+    searcher.suggest("t1")
+    searcher.on_trial_result("t1", {"mae": 2.5, "training_iteration": 1, "status": "running"})
+    searcher.on_trial_complete("t1", {"mae": 2.0, "training_iteration": 2, "status": status})
+    trial = searcher._ot_study.trials[0]
+    assert trial.state == state
+    if state == TrialState.COMPLETE:
+        assert trial.value == 2.0
+
+
+def test_trial_config_takes_the_chosen_k_and_drops_branch_names():
+    params = {"lr": 3e-4, "boundaries": 12, "k_set_b12": "1-3", "k": "1-3", "lambda": 1e-7}
+    config = trial_config(params, Config(folds=3, epochs=5))
+    assert config.k == (1, 3) and config.folds == 3 and config["lambda"] == 1e-7
+
+
+def launch(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "tune_study.launch", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+    )
+
+
+def write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+BAD = {
+    "name leaves storage": (["--name", "../x"], r"name must be a plain folder name"),
+    "absolute name": (["--name", "/tmp/x"], r"name must be a plain folder name"),
+    "study file not toml": (
+        lambda d: ["--config", write(d / "s.json", "{}")],
+        r"expected a \.toml study file",
+    ),
+    "broken toml": (
+        lambda d: ["--config", write(d / "s.toml", "num_samples = = 3")],
+        r"s\.toml: not valid TOML",
+    ),
+    "unknown study key": (
+        lambda d: ["--config", write(d / "s.toml", "trials = 3")],
+        r"unknown study key\(s\) 'trials'",
+    ),
+    "bad config table": (
+        lambda d: ["--config", write(d / "s.toml", "[config]\nlr = -1")],
+        r"lr must be > 0",
+    ),
+    "x without y": (lambda d: ["--x", str(d / "x.npy")], r"--x and --y must be given together"),
+    "missing data": (
+        lambda d: ["--x", str(d / "x.npy"), "--y", str(d / "y.npy")],
+        r"x\.npy: X file not found",
+    ),
+    "zero samples": (["--num-samples", "0"], r"num_samples must be >= 1"),
+    "one fold": (["--folds", "1"], r"folds must be >= 2"),
+    "bad space": (["--space", "huge"], r"space must be one of"),
+    "bad range": (
+        lambda d: ["--config", write(d / "s.toml", "[ranges]\nlr = [1, 0]")],
+        r"lr range must satisfy 0 < low <= high",
+    ),
+    "unknown flag": (["--trials", "3"], r"unrecognized arguments: --trials"),
+    "unreachable address": (["--address", "127.0.0.1:1"], r"cannot reach a Ray cluster"),
+    "resume without name": (["--resume"], r"--resume needs --name"),
+    "resume unknown study": (["--resume", "--name", "nothing"], r"no study to resume there"),
+    "unwritable storage": (
+        lambda d: ["--storage-path", write(d / "file", "x") + "/sub"],
+        r"is not writable",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, case):
+    args, message = BAD[case]
+    args = args(tmp_path) if callable(args) else args
+    storage = tmp_path / "runs"
+    if "--storage-path" not in args:
+        args = [*args, "--storage-path", str(storage)]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = launch(*args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert re.search(message, lines[0]), lines[0]
+    assert not storage.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_settings_file_round_trip_values(tmp_path):
+    from tune_study.launch import build_parser, settings_from_args
+
+    study = tmp_path / "study.toml"
+    study.write_text(
+        'num_samples = 5\nspace = "paper"\n[ranges]\nlr = [1e-4, 1e-3]\n[config]\npatience = 4\n'
+    )
+    args = build_parser().parse_args(
+        ["--config", str(study), "--num-samples", "7", "--x", "a.npy", "--y", "b.npy"]
+    )
+    settings = settings_from_args(args)
+    assert settings.num_samples == 7 and settings.space == "paper"  # the flag wins
+    assert settings.ranges == {"lr": [1e-4, 1e-3]} and settings.folds == 10
+    assert settings.base_config().patience == 4
+    assert json.loads(settings.to_json())["num_samples"] == 7
