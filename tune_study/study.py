@@ -11,6 +11,7 @@ import os
 import sys
 import warnings
 
+import numpy as np
 import optuna
 import ray
 from optuna.samplers import TPESampler
@@ -111,9 +112,11 @@ def make_trainable(
     pruner = None
     if settings.prune:
         pruner = start_pruner(completed_fold_maes(settings) if resume else None)
+    # A plain ndarray (not np.memmap, which Ray pickles as a private copy per worker) goes
+    # to the object store once and reaches every trial as a zero-copy read-only view.
     trainable = tune.with_parameters(
         run_trial,
-        x=dataset.x,
+        x=np.asarray(dataset.x),
         y=dataset.y,
         groups=dataset.groups,
         base=settings.base_config().to_dict(),
