@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(BIN)/python -m centerir train --folds 5 --epochs 15
+	$(BIN)/python -m tune_study.launch
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest

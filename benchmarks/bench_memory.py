@@ -35,8 +35,9 @@ WINDOW_BYTES = CHANNELS * TIMES * 4
 def write_dataset(folder: Path, n_windows: int, seed: int = 0) -> list[str]:
     """X (n, 1, 19, 500) float32 written in chunks, skewed integer scores, 8 windows/subject."""
     rng = np.random.default_rng(seed)
-    x = np.lib.format.open_memmap(folder / "x.npy", mode="w+", dtype=np.float32,
-                                  shape=(n_windows, 1, CHANNELS, TIMES))
+    x = np.lib.format.open_memmap(
+        folder / "x.npy", mode="w+", dtype=np.float32, shape=(n_windows, 1, CHANNELS, TIMES)
+    )
     for start in range(0, n_windows, 2048):
         stop = min(start + 2048, n_windows)
         x[start:stop] = rng.standard_normal((stop - start, 1, CHANNELS, TIMES), dtype=np.float32)
@@ -46,8 +47,14 @@ def write_dataset(folder: Path, n_windows: int, seed: int = 0) -> list[str]:
     scores = np.minimum(rng.geometric(0.25, groups[-1] + 1) - 1, 15).astype(np.float64)
     np.save(folder / "y.npy", scores[groups])
     np.save(folder / "groups.npy", groups)
-    return ["--x", str(folder / "x.npy"), "--y", str(folder / "y.npy"),
-            "--groups", str(folder / "groups.npy")]
+    return [
+        "--x",
+        str(folder / "x.npy"),
+        "--y",
+        str(folder / "y.npy"),
+        "--groups",
+        str(folder / "groups.npy"),
+    ]
 
 
 def memory_kib(pid: int) -> dict[str, int]:
@@ -58,8 +65,11 @@ def memory_kib(pid: int) -> dict[str, int]:
             parts = line.split()
             if len(parts) >= 2 and parts[0].endswith(":") and parts[1].isdigit():
                 values[parts[0][:-1]] = int(parts[1])
-    return {"rss": values.get("Rss", 0), "pss": values.get("Pss", 0),
-            "uss": values.get("Private_Clean", 0) + values.get("Private_Dirty", 0)}
+    return {
+        "rss": values.get("Rss", 0),
+        "pss": values.get("Pss", 0),
+        "uss": values.get("Private_Clean", 0) + values.get("Private_Dirty", 0),
+    }
 
 
 def trial_workers() -> list[int]:
@@ -84,10 +94,21 @@ def run_study(data_args: list[str], trials: int, storage: Path, name: str) -> di
         "folds = 2\nepochs = 1\n[config]\nn_filters = 8\nlstm_hidden = 8\nbatch_size = 256\n"
         "patience = 0\n"
     )
-    command = [sys.executable, "-m", "tune_study.launch", "--config", str(study), *data_args,
-               "--storage-path", str(storage), "--name", name]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True)
+    command = [
+        sys.executable,
+        "-m",
+        "tune_study.launch",
+        "--config",
+        str(study),
+        *data_args,
+        "--storage-path",
+        str(storage),
+        "--name",
+        name,
+    ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     peaks: dict[int, dict[str, int]] = {}
     driver_peak = {"rss": 0, "pss": 0, "uss": 0}
     stop = threading.Event()
@@ -119,9 +140,11 @@ def describe(label: str, result: dict) -> dict[str, float]:
     workers = list(result["workers"].values())
     uss = statistics.median(w["uss"] for w in workers) / 1024
     rss = statistics.median(w["rss"] for w in workers) / 1024
-    print(f"  {label}: {len(workers)} trial workers, median peak USS {uss:8.1f} MiB, "
-          f"RSS {rss:8.1f} MiB; driver peak USS {result['driver']['uss'] / 1024:8.1f} MiB, "
-          f"RSS {result['driver']['rss'] / 1024:8.1f} MiB; {result['seconds']:.0f} s")
+    print(
+        f"  {label}: {len(workers)} trial workers, median peak USS {uss:8.1f} MiB, "
+        f"RSS {rss:8.1f} MiB; driver peak USS {result['driver']['uss'] / 1024:8.1f} MiB, "
+        f"RSS {result['driver']['rss'] / 1024:8.1f} MiB; {result['seconds']:.0f} s"
+    )
     return {"uss": uss, "rss": rss}
 
 
@@ -133,21 +156,28 @@ def main(argv: list[str] | None = None) -> int:
     n_big = int(args.size_gb * 1e9 // WINDOW_BYTES)
     n_small = max(400, n_big // 50)
     size_mib = n_big * WINDOW_BYTES / 2**20
-    print(f"data set: {n_big} windows of {CHANNELS} x {TIMES} float32 = {size_mib:.0f} MiB; "
-          f"{args.trials} concurrent trials")
+    print(
+        f"data set: {n_big} windows of {CHANNELS} x {TIMES} float32 = {size_mib:.0f} MiB; "
+        f"{args.trials} concurrent trials"
+    )
     with tempfile.TemporaryDirectory(dir=ROOT) as temp:
         temp = Path(temp)
         (temp / "small").mkdir()
         (temp / "big").mkdir()
-        small = describe("small data (baseline)",
-                         run_study(write_dataset(temp / "small", n_small), args.trials, temp,
-                                   "small"))
-        big = describe("big data            ",
-                       run_study(write_dataset(temp / "big", n_big), args.trials, temp, "big"))
+        small = describe(
+            "small data (baseline)",
+            run_study(write_dataset(temp / "small", n_small), args.trials, temp, "small"),
+        )
+        big = describe(
+            "big data            ",
+            run_study(write_dataset(temp / "big", n_big), args.trials, temp, "big"),
+        )
     extra = big["uss"] - small["uss"]
     share = extra / size_mib
-    print(f"extra private memory per trial: {extra:.1f} MiB = {100 * share:.2f} % of the data set "
-          "(floor: under 10 %)")
+    print(
+        f"extra private memory per trial: {extra:.1f} MiB = {100 * share:.2f} % of the data set "
+        "(floor: under 10 %)"
+    )
     print("RSS grows by the shared object-store pages a worker reads; those are not copies.")
     return 0 if share < 0.10 else 1
 
