@@ -30,6 +30,7 @@ COLUMNS = (
     "seconds",
     "device",
     "message",
+    "started",
     "config",
     "is_paper",
 )
@@ -83,6 +84,10 @@ def trial_row(folder: Path, base_config: dict[str, Any]) -> dict[str, Any]:
         "seconds": last.get("seconds", math.nan),
         "device": last.get("device", ""),
         "message": message,
+        # when the trial began (epoch seconds), for the order of the optimisation history
+        "started": reports[0].get("timestamp", 0) - reports[0].get("time_total_s", 0)
+        if reports
+        else (folder / "params.json").stat().st_mtime,
         "config": config,
     }
     row["is_paper"] = all(row[key] == value for key, value in PAPER.items())
@@ -95,7 +100,8 @@ def load(path: str | Path) -> pd.DataFrame:
     Columns: trial_id, trial_name, status (complete, pruned, diverged, errored, running,
     pending), the hyperparameters (lr, boundaries, k, lambda, batch_size, dropout),
     folds_done, folds_total, fold_maes (list), mae (fold-averaged over the finished folds),
-    mae_std, rmse, r2, balanced_mae, few_mae, seconds, device, message, config (the full
+    mae_std, rmse, r2, balanced_mae, few_mae, seconds, device, message, started (epoch
+    seconds), config (the full
     config dict ``python -m centerir train --config`` accepts), is_paper.
     """
     path = Path(path)

@@ -1,12 +1,26 @@
 """results: load an experiment folder, rank complete trials, export configs."""
 
 import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from centerir.config import load_config
 from results import ExperimentError, best_configs, load, rank
+from results.export import export_configs
+from results.report import write_report
 from results.table import format_ranking
+
+ROOT = Path(__file__).resolve().parents[1]
 
 BASE = {
     "lr": 1e-4,
@@ -119,3 +133,155 @@ def test_not_an_experiment(tmp_path):
         load(tmp_path / "nope")
     with pytest.raises(ExperimentError, match="centerir-tune experiment folder"):
         load(tmp_path)
+
+
+def run_results(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "results", *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def test_cli_prints_ranking_comparison_and_exports(experiment, tmp_path):
+    out = tmp_path / "out"
+    done = run_results(
+        experiment, "--export", out / "best.yaml", "--export-top", "2", "--csv", out / "all.csv"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "bbb" in done.stdout and "Wilcoxon signed-rank p =" in done.stdout
+    assert "with 3 folds no test can go below p = 0.25" in done.stdout
+    assert load_config(out / "best.yaml").lr == 1e-3  # YAML round trip into centerir
+    assert load_config(out / "best_rank2.yaml").lr == 1e-4
+    table = pd.read_csv(out / "all.csv")
+    assert len(table) == 5 and set(table["status"]) >= {"complete", "pruned", "errored"}
+
+
+def test_exported_config_runs_with_centerir_train(experiment, tmp_path, npy_files):
+    from centerir.cli import main as centerir_main
+
+    export_configs(rank(load(experiment)), tmp_path / "best.json")
+    code = centerir_main(
+        [
+            "train",
+            "--config",
+            str(tmp_path / "best.json"),
+            "--x",
+            str(npy_files["x"]),
+            "--y",
+            str(npy_files["y"]),
+            "--epochs",
+            "1",
+            "--folds",
+            "2",
+        ]
+    )
+    assert code == 0
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing", "no such folder"),
+        (lambda d: d, "centerir-tune experiment folder"),
+        (lambda d: empty_study(d), "has no trials yet"),
+        (lambda d: running_study(d), r"no complete trial to rank \(1 running\)"),
+    ],
+)
+def test_cli_errors_are_one_line_exit_2(tmp_path, make, message):
+    out = tmp_path / "best.json"
+    done = run_results(make(tmp_path), "--export", out)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search(message, lines[0]), done.stderr
+    assert not out.exists()
+
+
+def empty_study(folder):
+    (folder / "centerir_study.json").write_text(json.dumps({"base_config": BASE}))
+    return folder
+
+
+def running_study(folder):
+    empty_study(folder)
+    make_trial(
+        folder,
+        "r1",
+        {"lr": 1e-4, "boundaries": 16, "k": "1", "lambda": 1e-8},
+        fold_reports([2.0], status="running"),
+    )
+    return folder
+
+
+def test_watch_reprints_while_the_study_runs(experiment):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "results", str(experiment), "--watch", "--every", "0.3"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    time.sleep(4)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert output.count("trials complete; top") >= 2
+
+
+def find_browser():
+    return next(
+        (
+            shutil.which(n)
+            for n in ("chromium", "chromium-browser", "google-chrome")
+            if shutil.which(n)
+        ),
+        None,
+    )
+
+
+def test_report_renders_in_headless_chromium(experiment, tmp_path):
+    import matplotlib.image
+
+    browser = find_browser()
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must install Debian's chromium for the report test")
+        pytest.skip("no chromium on this machine (make test installs it where apt-get works)")
+    frame = load(experiment)
+    page = write_report(frame, rank(frame), tmp_path / "report", "Study test")
+    assert {p.name for p in page.parent.iterdir()} == {
+        "report.html",
+        "history.png",
+        "hyperparameters.png",
+        "fold_spread.png",
+    }
+    text = page.read_text()
+    assert text.count("data:image/png;base64,") == 3 and "bbb" in text
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,2400",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    not_white = (pixels < 0.95).any(axis=-1).mean()
+    assert not_white > 0.01, f"screenshot looks blank ({not_white:.1%} non-white pixels)"
+    assert len(np.unique((pixels * 255).astype(int).reshape(-1, 3), axis=0)) > 50
