@@ -72,6 +72,8 @@ def test_demo_study_end_to_end(tmp_path):
     assert len(frame) == 3 and set(frame["status"]) == {"complete"}
     assert frame["is_paper"].sum() == 1
     assert all(len(maes) == 2 for maes in frame["fold_maes"])
+    assert (experiment / "report" / "report.html").is_file() and "report:" in done.stdout
+    assert "Wilcoxon signed-rank" in done.stdout
     best = load_config(experiment / "best_config.json")
     assert best.folds == 2 and best.epochs == 1
     assert best.lr == frame.sort_values("mae")["lr"].iloc[0]

@@ -15,10 +15,22 @@ from centerir.config import ConfigError
 
 LOOPBACK = "127.0.0.1"
 CONNECT_TIMEOUT_S = 5.0
+DEFAULT_DASHBOARD_PORT = 8265
 REMOTE_STORAGE_PREFIXES = ("s3://", "gs://", "gcs://", "abfs://", "az://", "hdfs://")
 
 
-def start_ray(address: str | None, dashboard_host: str, dashboard_port: int) -> str:
+def free_port(host: str, preferred: int) -> int:
+    """``preferred`` when nothing listens there, else a port the system picks as free."""
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, preferred))
+            return preferred
+        except OSError:
+            probe.bind((host, 0))
+            return probe.getsockname()[1]
+
+
+def start_ray(address: str | None, dashboard_host: str, dashboard_port: int | None) -> str:
     """Start a local Ray (``address`` None) or join a cluster; returns the dashboard URL.
 
     A local Ray keeps every listener, the dashboard included, on 127.0.0.1 unless
@@ -34,7 +46,9 @@ def start_ray(address: str | None, dashboard_host: str, dashboard_port: int) -> 
         context = ray.init(
             include_dashboard=True,
             dashboard_host=dashboard_host,
-            dashboard_port=dashboard_port,
+            # another study may hold the default port: then take a free one (the URL is
+            # printed); a port the user asked for is used or fails
+            dashboard_port=dashboard_port or free_port(dashboard_host, DEFAULT_DASHBOARD_PORT),
             log_to_driver=False,
             configure_logging=False,
         )

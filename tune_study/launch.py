@@ -107,7 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="address the Ray dashboard listens on (default "
         "127.0.0.1; anything else exposes an unauthenticated dashboard)",
     )
-    p.add_argument("--dashboard-port", type=int, help="Ray dashboard port (default 8265)")
+    p.add_argument(
+        "--dashboard-port",
+        type=int,
+        help="Ray dashboard port (default 8265, or a free port when another Ray holds it)",
+    )
     return p
 
 

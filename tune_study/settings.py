@@ -54,7 +54,7 @@ class StudySettings:
     optuna_storage: str | None = None  # e.g. sqlite:///study.db
     prune: bool = False
     dashboard_host: str = "127.0.0.1"
-    dashboard_port: int = 8265
+    dashboard_port: int | None = None  # None: 8265, or a free port when 8265 is taken
     ranges: dict[str, Any] = field(default_factory=dict)  # [ranges] table: space overrides
     config: dict[str, Any] = field(default_factory=dict)  # [config] table
 
@@ -129,7 +129,7 @@ def check_settings(settings: StudySettings) -> None:
         raise ConfigError(f"gpus_per_trial must be >= 0, got {settings.gpus_per_trial!r}.")
     if settings.time_budget is not None and settings.time_budget <= 0:
         raise ConfigError(f"time_budget must be > 0 seconds, got {settings.time_budget!r}.")
-    if not 0 < settings.dashboard_port < 65536:
+    if settings.dashboard_port is not None and not 0 < settings.dashboard_port < 65536:
         raise ConfigError(f"dashboard_port must be 1-65535, got {settings.dashboard_port!r}.")
     if settings.optuna_storage is not None and "://" not in settings.optuna_storage:
         raise ConfigError(

@@ -20,7 +20,10 @@ from ray.tune.search import ConcurrencyLimiter
 
 from centerir.config import ConfigError, format_k
 from centerir.data import EEGDataset
-from results import best_configs, load, rank
+from results import load, rank
+from results.compare import compare_top_two
+from results.export import export_configs
+from results.report import write_report
 from results.table import format_ranking
 from search_spaces import PAPER, SearchSpace
 from tune_study.cluster import (
@@ -214,15 +217,17 @@ def run_study(
 
 
 def report_study(settings: StudySettings) -> int:
-    """Print the top trials and export the best config into the experiment folder."""
-    frame = load(settings.experiment_dir())
+    """Print the top trials, export the best config and write the report, in the experiment."""
+    directory = settings.experiment_dir()
+    frame = load(directory)
     ranked = rank(frame)
     print(format_ranking(ranked, frame, top=TOP))
-    best = best_configs(ranked, 1)
-    if not best:
+    if ranked.empty:
         print("no trial completed: nothing to export")
         return 1
-    path = settings.experiment_dir() / "best_config.json"
-    path.write_text(json.dumps(best[0], indent=2) + "\n")
+    print(compare_top_two(ranked))
+    (path,) = export_configs(ranked, directory / "best_config.json")
+    report = write_report(frame, ranked, directory / "report", f"Study {settings.name}")
     print(f"best config: {path}  (use: python -m centerir train --config {path})")
+    print(f"report: {report}  (python -m results {directory} --help for more)")
     return 0
