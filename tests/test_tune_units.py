@@ -74,7 +74,8 @@ def launch(*args, cwd):
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd)},
+        # caches (matplotlib, Ray) go to a HOME of their own, outside what the test inspects
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd / "home")},
     )
 
 
@@ -132,6 +133,7 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, case):
     storage = tmp_path / "runs"
     if "--storage-path" not in args:
         args = [*args, "--storage-path", str(storage)]
+    (tmp_path / "home").mkdir()
     before = sorted(p.name for p in tmp_path.iterdir())
     result = launch(*args, cwd=tmp_path)
     assert result.returncode == 2, result.stderr
