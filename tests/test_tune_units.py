@@ -159,3 +159,19 @@ def test_settings_file_round_trip_values(tmp_path):
     assert settings.ranges == {"lr": [1e-4, 1e-3]} and settings.folds == 10
     assert settings.base_config().patience == 4
     assert json.loads(settings.to_json())["num_samples"] == 7
+
+
+def test_ungrouped_data_and_test_selection_are_flagged_at_start_and_end():
+    import numpy as np
+
+    from centerir.data import EEGDataset
+    from tune_study.settings import StudySettings
+    from tune_study.study import protocol_cautions
+
+    data = EEGDataset(np.zeros((8, 1, 2, 60)), np.arange(8.0), None, "x.npy")
+    settings = StudySettings(x="x.npy", y="y.npy", config={"selection": "test"}).resolved()
+    cautions = protocol_cautions(settings, data)
+    assert any("split across train and test" in c and "--groups" in c for c in cautions)
+    assert any("optimistic" in c for c in cautions)
+    grouped = EEGDataset(np.zeros((8, 1, 2, 60)), np.arange(8.0), np.arange(8) // 2, "x.npy")
+    assert protocol_cautions(StudySettings().resolved(), grouped) == []

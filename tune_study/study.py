@@ -19,7 +19,9 @@ from ray import tune
 from ray.tune.search import ConcurrencyLimiter
 
 from centerir.config import ConfigError, format_k
+from centerir.cv import OPTIMISTIC_WARNING
 from centerir.data import EEGDataset
+from centerir.splits import UNGROUPED_WARNING
 from results import load, rank
 from results.compare import compare_top_two
 from results.export import export_configs
@@ -167,6 +169,9 @@ def run_study(
             f"{directory} already holds a study: add --resume to continue it or "
             "choose another --name."
         )
+    cautions = protocol_cautions(settings, dataset)
+    for warning in cautions:
+        print(f"warning: {warning}", file=sys.stderr)
     url = start_ray(settings.address, settings.dashboard_host, settings.dashboard_port)
     try:
         check_storage_shared(directory.parent)
@@ -213,7 +218,20 @@ def run_study(
         tuner.fit()
     finally:
         ray.shutdown()
-    return report_study(settings)
+    code = report_study(settings)
+    for warning in cautions:
+        print(f"warning: {warning}")
+    return code
+
+
+def protocol_cautions(settings: StudySettings, dataset: EEGDataset) -> list[str]:
+    """What makes every score of this study optimistic, said at its start and end."""
+    cautions = []
+    if dataset.groups is None:
+        cautions.append(UNGROUPED_WARNING + "; pass --groups")
+    if settings.base_config().selection == "test":
+        cautions.append(OPTIMISTIC_WARNING)
+    return cautions
 
 
 def report_study(settings: StudySettings) -> int:
