@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -154,6 +155,9 @@ def write_settings(settings: StudySettings) -> None:
     directory = settings.experiment_dir()
     directory.mkdir(parents=True, exist_ok=True)
     saved = json.loads(settings.to_json())
+    for key in ("x", "y", "groups"):  # absolute, so --resume works from any folder
+        if saved[key] is not None:
+            saved[key] = str(Path(saved[key]).resolve())
     saved["base_config"] = settings.base_config().to_dict()
     (directory / SETTINGS_FILE).write_text(json.dumps(saved, indent=2) + "\n")
 
