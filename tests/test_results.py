@@ -285,3 +285,10 @@ def test_report_renders_in_headless_chromium(experiment, tmp_path):
     not_white = (pixels < 0.95).any(axis=-1).mean()
     assert not_white > 0.01, f"screenshot looks blank ({not_white:.1%} non-white pixels)"
     assert len(np.unique((pixels * 255).astype(int).reshape(-1, 3), axis=0)) > 50
+
+
+def test_parquet_table_round_trip(experiment, tmp_path):
+    done = run_results(experiment, "--parquet", tmp_path / "all.parquet")
+    assert done.returncode == 0, done.stderr
+    table = pd.read_parquet(tmp_path / "all.parquet")
+    assert len(table) == 5 and "mae" in table and "config" not in table
