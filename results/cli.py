@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -63,7 +64,13 @@ def ranking_text(experiment: Path, top: int) -> tuple[str, int]:
     return text, len(ranked)
 
 
+def stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
 def watch(experiment: Path, top: int, every: float) -> int:
+    """Re-print the ranking until Ctrl-C or SIGTERM."""
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         while True:
             text, _ = ranking_text(experiment, top)

@@ -54,9 +54,9 @@ def mae_by_hyperparameter(frame: pd.DataFrame) -> Figure:
         ax.scatter(complete[name], complete["mae"], color="tab:blue")
         ax.set(xscale="log", xlabel=name, ylabel="fold-averaged MAE")
     for ax, name in zip(axes[1], BOX_PARAMS, strict=True):
-        groups = complete.groupby(complete[name].astype(str))["mae"]
-        labels = sorted(groups.groups, key=lambda v: (len(v), v))
-        ax.boxplot([groups.get_group(label) for label in labels], tick_labels=labels)
+        keys = complete[name].astype(str)
+        labels = sorted(set(keys), key=lambda v: (len(v), v))
+        ax.boxplot([complete["mae"][keys == label] for label in labels], tick_labels=labels)
         ax.set(xlabel=name, ylabel="fold-averaged MAE")
         ax.tick_params(axis="x", labelrotation=45)
     fig.suptitle("Fold-averaged MAE by hyperparameter")

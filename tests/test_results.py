@@ -225,7 +225,8 @@ def test_watch_reprints_while_the_study_runs(experiment):
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     time.sleep(4)
-    process.send_signal(signal.SIGINT)
+    # SIGTERM: a background job (as in CI) ignores SIGINT
+    process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=30)
     assert process.returncode == 0
     assert output.count("trials complete; top") >= 2
@@ -292,3 +293,16 @@ def test_parquet_table_round_trip(experiment, tmp_path):
     assert done.returncode == 0, done.stderr
     table = pd.read_parquet(tmp_path / "all.parquet")
     assert len(table) == 5 and "mae" in table and "config" not in table
+
+
+def test_report_of_a_single_complete_trial(tmp_path):
+    (tmp_path / "centerir_study.json").write_text(json.dumps({"base_config": BASE}))
+    make_trial(
+        tmp_path,
+        "one",
+        {"lr": 1e-4, "boundaries": 16, "k": "1-3-5-15", "lambda": 5e-8},
+        fold_reports([2.0, 2.1, 2.2]),
+    )
+    frame = load(tmp_path)
+    page = write_report(frame, rank(frame), tmp_path / "report", "one trial")
+    assert "only one complete trial" in page.read_text()

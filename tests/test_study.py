@@ -296,3 +296,137 @@ def test_pruned_trials_reach_optuna_as_pruned_and_are_never_ranked(tmp_path):
     assert "pruned:" in done.stdout
     ranked_ids = done.stdout.split("trials complete; top")[-1].split("pruned:")[0]
     assert not any(trial_id in ranked_ids for trial_id in pruned["trial_id"])
+
+
+def listening_sockets() -> dict[int, str]:
+    """Socket inode -> local address of every TCP listener on this machine."""
+    found = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":  # LISTEN
+                found[int(fields[9])] = fields[1].rsplit(":", 1)[0]
+    return found
+
+
+def is_loopback(hex_address: str) -> bool:
+    if len(hex_address) == 8:  # IPv4, little-endian bytes
+        return hex_address.endswith("7F")
+    if hex_address == "00000000000000000000000001000000":  # ::1
+        return True
+    return hex_address.startswith("0000000000000000FFFF0000") and hex_address.endswith("7F")
+
+
+def test_a_local_study_listens_on_loopback_only(tmp_path):
+    env = private_env(tmp_path)
+    experiment = tmp_path / "runs" / "listen"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tune_study.launch",
+            "--num-samples",
+            "2",
+            "--folds",
+            "2",
+            "--epochs",
+            "8",
+            "--storage-path",
+            str(tmp_path / "runs"),
+            "--name",
+            "listen",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not any(experiment.glob("*/checkpoint_*")):
+            time.sleep(0.5)
+        assert any(experiment.glob("*/checkpoint_*")), "the study did not start in time"
+        sockets = listening_sockets()
+        checked = 0
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                if os.getsid(int(proc.name)) != process.pid:
+                    continue
+                links = [os.readlink(fd) for fd in (proc / "fd").iterdir()]
+            except OSError:
+                continue
+            for link in links:
+                if link.startswith("socket:["):
+                    address = sockets.get(int(link[8:-1]))
+                    if address is not None:
+                        checked += 1
+                        assert is_loopback(address), f"pid {proc.name} listens on {address}"
+        assert checked >= 5  # GCS, raylet, dashboard, workers... all seen
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def trial_worker_pids(session: int) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if (
+                proc.name.isdigit()
+                and os.getsid(int(proc.name)) == session
+                and (proc / "cmdline").read_bytes().startswith(b"ray::ImplicitFunc")
+            ):
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
+    env = private_env(tmp_path)
+    experiment = tmp_path / "runs" / "worker"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tune_study.launch",
+            "--num-samples",
+            "1",
+            "--folds",
+            "3",
+            "--epochs",
+            "6",
+            "--storage-path",
+            str(tmp_path / "runs"),
+            "--name",
+            "worker",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline and not any(experiment.glob("*/checkpoint_000000")):
+            time.sleep(0.2)
+        time.sleep(1.0)  # let Tune register the fold-1 checkpoint
+        workers = trial_worker_pids(process.pid)
+        assert workers, "no trial worker found"
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        output, _ = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 0, output[-3000:]
+    frame = load(experiment)
+    assert list(frame["status"]) == ["complete"] and frame["folds_done"].iloc[0] == 3
+    (trial,) = trial_dirs(experiment)
+    folds = [r["folds_done"] for r in reports(trial)]
+    assert folds.count(1) == 1 and folds[-1] == 3, folds  # fold 1 was not trained again
