@@ -4,6 +4,7 @@ Each test starts its own Ray (in a private HOME and RAY_TMPDIR) and stops what i
 all traffic stays on loopback addresses.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -153,50 +154,49 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def two_node_cluster(tmp_path_factory):
-    """Head 127.0.0.2 (2 CPUs, 1 declared GPU) + worker 127.0.0.3 (1 CPU) on loopback."""
-    home = tmp_path_factory.mktemp("cluster")
+RAY = str(Path(sys.executable).parent / "ray")
+
+
+@contextlib.contextmanager
+def loopback_cluster(home: Path, head_cpus: int, head_gpus: int):
+    """Head 127.0.0.2 + worker 127.0.0.3 (1 CPU) on loopback; yields (env, address)."""
     env = private_env(home)
     port = free_port()
-    ray = str(Path(sys.executable).parent / "ray")
     common = ["--object-store-memory=200000000", "--disable-usage-stats"]
+    head = [
+        "--head",
+        "--node-ip-address=127.0.0.2",
+        f"--port={port}",
+        f"--num-cpus={head_cpus}",
+        f"--num-gpus={head_gpus}",
+        "--include-dashboard=false",
+    ]
     subprocess.run(
-        [
-            ray,
-            "start",
-            "--head",
-            "--node-ip-address=127.0.0.2",
-            f"--port={port}",
-            "--num-cpus=2",
-            "--num-gpus=1",
-            "--include-dashboard=false",
-            *common,
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
+        [RAY, "start", *head, *common], env=env, check=True, capture_output=True, timeout=120
     )
     if (home / ".ray" / "auth_token").exists():
         env["RAY_AUTH_MODE"] = "token"
-    subprocess.run(
-        [
-            ray,
-            "start",
+    try:
+        worker = [
             f"--address=127.0.0.2:{port}",
             "--node-ip-address=127.0.0.3",
             "--num-cpus=1",
             "--dashboard-agent-listen-port=52367",
-            *common,
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    yield env, f"127.0.0.2:{port}", home
-    subprocess.run([ray, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        ]
+        subprocess.run(
+            [RAY, "start", *worker, *common], env=env, check=True, capture_output=True, timeout=120
+        )
+        yield env, f"127.0.0.2:{port}"
+    finally:
+        subprocess.run([RAY, "stop", "--force"], env=env, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def two_node_cluster(tmp_path_factory):
+    """Head (2 CPUs, 1 declared GPU) + worker (1 CPU) on loopback."""
+    home = tmp_path_factory.mktemp("cluster")
+    with loopback_cluster(home, head_cpus=2, head_gpus=1) as (env, address):
+        yield env, address, home
 
 
 def test_half_gpu_per_trial_runs_two_trials_at_once_and_falls_back_to_cpu(two_node_cluster):
@@ -430,3 +430,64 @@ def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
     (trial,) = trial_dirs(experiment)
     folds = [r["folds_done"] for r in reports(trial)]
     assert folds.count(1) == 1 and folds[-1] == 3, folds  # fold 1 was not trained again
+
+
+def worker_node_pids() -> list[int]:
+    """Ray processes of the node on 127.0.0.3 (its raylet and what it started)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and b"127.0.0.3" in (proc / "cmdline").read_bytes():
+                pids.append(int(proc.name))
+        except OSError:
+            continue
+    return pids
+
+
+def test_stopping_the_worker_node_reschedules_its_trials_on_the_head(tmp_path):
+    with loopback_cluster(tmp_path, head_cpus=1, head_gpus=0) as (env, address):
+        experiment = tmp_path / "runs" / "lost"
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tune_study.launch",
+                "--address",
+                address,
+                "--num-samples",
+                "2",
+                "--gpus-per-trial",
+                "0",
+                "--folds",
+                "3",
+                "--epochs",
+                "6",
+                "--storage-path",
+                str(tmp_path / "runs"),
+                "--name",
+                "lost",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.time() + 180
+        # both trials (one per node: each node has 1 CPU) have finished a fold
+        while (
+            time.time() < deadline
+            and len({c.parent for c in experiment.glob("*/checkpoint_*")}) < 2
+        ):
+            time.sleep(0.2)
+        lost = worker_node_pids()
+        assert lost, "no process of the worker node found"
+        for pid in lost:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        output, _ = process.communicate(timeout=420)
+    assert process.returncode == 0, output[-3000:]
+    assert "after retrying" in output  # the worker node's trial failed and ran again
+    frame = load(experiment)
+    assert list(frame["status"]) == ["complete", "complete"]
+    assert {reports(t)[-1]["node_ip"] for t in trial_dirs(experiment)} == {"127.0.0.2"}
