@@ -84,7 +84,9 @@ def checkpoints(trial_dir: Path) -> int:
     return len(list(trial_dir.glob("checkpoint_*")))
 
 
-def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path):
+@pytest.mark.parametrize(("moment", "need"), [("first", 0), ("middle", 1)])
+def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path, moment, need):
+    """The launcher killed while the first trial runs, or while one runs after others finished."""
     env = private_env(tmp_path)
     experiment = tmp_path / "runs" / "killed"
     args = [
@@ -111,7 +113,7 @@ def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path)
     )
     deadline = time.time() + 300
     finished, midway = {}, []
-    while time.time() < deadline and not (finished and midway):
+    while time.time() < deadline and not (len(finished) >= need and midway):
         time.sleep(0.2)
         if not experiment.is_dir():
             continue
@@ -129,7 +131,7 @@ def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path)
         ]
     os.killpg(process.pid, signal.SIGKILL)  # the launcher and the Ray it started
     process.wait()
-    assert finished and midway, "no moment with a finished and a half-done trial was seen"
+    assert len(finished) >= need and midway, f"the moment '{moment}' was not seen"
 
     resumed = launch(
         ["--resume", "--storage-path", str(tmp_path / "runs"), "--name", "killed"], env
