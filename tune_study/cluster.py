@@ -143,9 +143,10 @@ def check_storage_writable(storage_path: Path) -> None:
             "files); choose another --storage-path."
         )
     try:
-        free = os.statvfs(probe_dir).f_bavail * os.statvfs(probe_dir).f_frsize
+        stats = os.statvfs(probe_dir)
     except OSError:
         return
+    free = stats.f_bavail * stats.f_frsize
     if free < 50 * 2**20:
         raise ConfigError(
             f"storage_path {storage_path} has only {free / 2**20:.1f} MiB free; a study needs "

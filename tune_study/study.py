@@ -56,10 +56,6 @@ def trial_name(trial) -> str:
     )
 
 
-def trial_dirname(trial) -> str:
-    return trial_name(trial)
-
-
 def make_sampler(settings: StudySettings) -> TPESampler:
     """TPE with multivariate, grouped modelling; random for the first third of the budget."""
     startup = min(10, max(2, settings.num_samples // 3))
@@ -204,7 +200,7 @@ def run_study(
                     num_samples=settings.num_samples,
                     time_budget_s=settings.time_budget,
                     trial_name_creator=trial_name,
-                    trial_dirname_creator=trial_dirname,
+                    trial_dirname_creator=trial_name,  # folders named like trials
                 ),
                 run_config=tune.RunConfig(
                     name=settings.name,
