@@ -48,6 +48,20 @@ def launch(args, env, **kwargs):
     )
 
 
+def start_launcher(args, env, capture=False, new_session=True):
+    """The launcher in the background; ``new_session`` lets a test SIGKILL it with its Ray."""
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
+    return subprocess.Popen(
+        [sys.executable, "-m", "tune_study.launch", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=output,
+        stderr=subprocess.STDOUT if capture else subprocess.DEVNULL,
+        text=True,
+        start_new_session=new_session,
+    )
+
+
 def reports(trial_dir: Path):
     path = trial_dir / "result.json"
     if not path.is_file():
@@ -103,14 +117,7 @@ def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path,
         "--name",
         "killed",
     ]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tune_study.launch", *args],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    process = start_launcher(args, env)
     deadline = time.time() + 300
     finished, midway = {}, []
     while time.time() < deadline and not (len(finished) >= need and midway):
@@ -322,11 +329,8 @@ def is_loopback(hex_address: str) -> bool:
 def test_a_local_study_listens_on_loopback_only(tmp_path):
     env = private_env(tmp_path)
     experiment = tmp_path / "runs" / "listen"
-    process = subprocess.Popen(
+    process = start_launcher(
         [
-            sys.executable,
-            "-m",
-            "tune_study.launch",
             "--num-samples",
             "2",
             "--folds",
@@ -338,11 +342,7 @@ def test_a_local_study_listens_on_loopback_only(tmp_path):
             "--name",
             "listen",
         ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        env,
     )
     try:
         deadline = time.time() + 120
@@ -390,11 +390,8 @@ def trial_worker_pids(session: int) -> list[int]:
 def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
     env = private_env(tmp_path)
     experiment = tmp_path / "runs" / "worker"
-    process = subprocess.Popen(
+    process = start_launcher(
         [
-            sys.executable,
-            "-m",
-            "tune_study.launch",
             "--num-samples",
             "1",
             "--folds",
@@ -406,12 +403,8 @@ def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
             "--name",
             "worker",
         ],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
+        env,
+        capture=True,
     )
     try:
         deadline = time.time() + 180
@@ -449,11 +442,8 @@ def worker_node_pids() -> list[int]:
 def test_stopping_the_worker_node_reschedules_its_trials_on_the_head(tmp_path):
     with loopback_cluster(tmp_path, head_cpus=1, head_gpus=0) as (env, address):
         experiment = tmp_path / "runs" / "lost"
-        process = subprocess.Popen(
+        process = start_launcher(
             [
-                sys.executable,
-                "-m",
-                "tune_study.launch",
                 "--address",
                 address,
                 "--num-samples",
@@ -469,11 +459,9 @@ def test_stopping_the_worker_node_reschedules_its_trials_on_the_head(tmp_path):
                 "--name",
                 "lost",
             ],
-            env=env,
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            env,
+            capture=True,
+            new_session=False,
         )
         deadline = time.time() + 180
         # both trials (one per node: each node has 1 CPU) have finished a fold
