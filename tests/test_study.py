@@ -98,20 +98,72 @@ def checkpoints(trial_dir: Path) -> int:
     return len(list(trial_dir.glob("checkpoint_*")))
 
 
-@pytest.mark.parametrize(("moment", "need"), [("first", 0), ("middle", 1)])
-def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path, moment, need):
-    """The launcher killed while the first trial runs, or while one runs after others finished."""
+def saved_progress(experiment: Path) -> dict[str, int] | None:
+    """Folds done per trial folder as Tune's saved experiment state (what --resume
+    restores) records them; None while no state is saved or while one is being written."""
+    states = sorted(experiment.glob("experiment_state-*.json"))
+    if not states:
+        return None
+    try:
+        saved = json.loads(states[-1].read_text())
+        progress = {}
+        for trial_json, run_json in saved["trial_data"]:
+            last = json.loads(run_json).get("last_result") or {}
+            progress[json.loads(trial_json)["relative_logdir"]] = last.get("folds_done", 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return progress
+
+
+KILL_TRIALS, KILL_FOLDS = 3, 3
+
+
+def kill_moment_reached(moment: str, progress: dict[str, int]) -> bool:
+    """first: a trial is mid-CV, none has finished; between: one or more trials finished,
+    none is mid-CV and some are still to come; last: all but one finished, that one mid-CV."""
+    finished = sum(done == KILL_FOLDS for done in progress.values())
+    midway = sum(0 < done < KILL_FOLDS for done in progress.values())
+    if moment == "first":
+        return finished == 0 and midway == 1
+    if moment == "between":
+        return 0 < finished < KILL_TRIALS and midway == 0
+    return finished == KILL_TRIALS - 1 and midway == 1
+
+
+def uninterrupted_fold_maes(experiment: Path, trial: Path) -> list[float]:
+    """The trial's config cross-validated in one go, here, on one thread like its worker."""
+    import torch
+
+    from centerir.config import Config
+    from centerir.cv import cross_validate
+    from centerir.demo import make_demo_dataset
+    from tune_study.trainable import trial_config
+
+    base = json.loads((experiment / "centerir_study.json").read_text())["base_config"]
+    config = trial_config(json.loads((trial / "params.json").read_text()), Config.from_dict(base))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = cross_validate(config, make_demo_dataset(seed=0))
+    finally:
+        torch.set_num_threads(threads)
+    return [fold.metrics["mae"] for fold in result.folds]
+
+
+@pytest.mark.parametrize("moment", ["first", "between", "last"])
+def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path, moment):
+    """The launcher SIGKILLed during the first trial, between trials or during the last."""
     env = private_env(tmp_path)
     experiment = tmp_path / "runs" / "killed"
     args = [
         "--num-samples",
-        "4",
+        str(KILL_TRIALS),
         "--max-concurrent",
         "1",
         "--folds",
-        "3",
+        str(KILL_FOLDS),
         "--epochs",
-        "4",
+        "12",  # a fold lasts longer than Tune's 5 s between state saves
         "--storage-path",
         str(tmp_path / "runs"),
         "--name",
@@ -119,42 +171,39 @@ def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path,
     ]
     process = start_launcher(args, env)
     deadline = time.time() + 300
-    finished, midway = {}, []
-    while time.time() < deadline and not (len(finished) >= need and midway):
-        time.sleep(0.2)
-        if not experiment.is_dir():
-            continue
-        finished = {
-            d.name: (d / "result.json").read_text()
-            for d in trial_dirs(experiment)
-            if reports(d) and reports(d)[-1]["status"] == "complete"
-        }
-        # a report in result.json means Tune's experiment state (saved with it) knows the
-        # trial's checkpoint, so the resumed trial must not start over
-        midway = [
-            d
-            for d in trial_dirs(experiment)
-            if reports(d) and reports(d)[-1]["status"] == "running"
-        ]
+    progress = None
+    while time.time() < deadline and process.poll() is None:
+        progress = saved_progress(experiment) if experiment.is_dir() else None
+        if progress and kill_moment_reached(moment, progress):
+            break
+        time.sleep(0.1)
     os.killpg(process.pid, signal.SIGKILL)  # the launcher and the Ray it started
     process.wait()
-    assert len(finished) >= need and midway, f"the moment '{moment}' was not seen"
+    assert progress and kill_moment_reached(moment, progress), f"'{moment}' not seen: {progress}"
+    finished = {
+        name: (experiment / name / "result.json").read_text()
+        for name, done in progress.items()
+        if done == KILL_FOLDS
+    }
+    midway = [experiment / name for name, done in progress.items() if 0 < done < KILL_FOLDS]
 
     resumed = launch(
         ["--resume", "--storage-path", str(tmp_path / "runs"), "--name", "killed"], env
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     frame = load(experiment)
-    assert len(frame) == 4 and set(frame["status"]) == {"complete"}
+    assert len(frame) == KILL_TRIALS and set(frame["status"]) == {"complete"}
     assert frame["trial_id"].is_unique
     for name, text in finished.items():  # finished trials were not run again
         assert (experiment / name / "result.json").read_text() == text
-        assert checkpoints(experiment / name) == 3
+        assert checkpoints(experiment / name) == KILL_FOLDS
     for trial in trial_dirs(experiment):
         folds = [r["folds_done"] for r in reports(trial)]
-        assert folds[-1] == 3 and set(folds) == {1, 2, 3}
-    for trial in midway:  # continued at its next fold instead of starting over
-        assert [r["folds_done"] for r in reports(trial)].count(1) == 1
+        assert folds[-1] == KILL_FOLDS and set(folds) == set(range(1, KILL_FOLDS + 1))
+    for trial in midway:  # continued at its next fold, and scored as if never stopped
+        rows = reports(trial)
+        assert [r["folds_done"] for r in rows].count(1) == 1
+        assert rows[-1]["fold_maes"] == uninterrupted_fold_maes(experiment, trial)
 
 
 def free_port() -> int:

@@ -1,6 +1,7 @@
 """Study pieces that need no running Ray: settings, pruning rule, Optuna states, bad input."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -142,6 +143,52 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, case):
     assert re.search(message, lines[0]), lines[0]
     assert not storage.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def private_mounts() -> list[str] | None:
+    """An ``unshare`` prefix giving a private mount namespace, or None where none is allowed."""
+    prefix = ["unshare", "--mount"]
+    if os.geteuid() != 0:
+        prefix[1:1] = ["--user", "--map-root-user"]
+    try:
+        probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return prefix if probe.returncode == 0 else None
+
+
+# In a private mount namespace: a 2 MiB tmpfs filled to the last block, the launcher pointed
+# at it, then the exit code it gave and what the disk holds afterwards.
+FULL_DISK_SCRIPT = """
+mount -t tmpfs -o size=2m tmpfs "$1" || exit 99
+dd if=/dev/zero of="$1/filler" bs=64k 2>/dev/null
+"$2" -m tune_study.launch --storage-path "$1/runs" --name study
+echo "exit $?"; ls -A "$1"
+"""
+
+
+def test_a_full_storage_disk_is_refused_before_any_training(tmp_path):
+    prefix = private_mounts()
+    if prefix is None:
+        message = "a private mount namespace (unshare --mount) is not allowed here"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    (tmp_path / "home").mkdir()
+    result = subprocess.run(
+        [*prefix, "sh", "-c", FULL_DISK_SCRIPT, "sh", str(disk), sys.executable],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home")},
+    )
+    assert result.stdout.split() == ["exit", "2", "filler"], result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert re.search(r"runs/study has only 0\.0 MiB free; .* another --storage-path", lines[0])
 
 
 def test_settings_file_round_trip_values(tmp_path):

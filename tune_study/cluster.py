@@ -150,5 +150,6 @@ def check_storage_writable(storage_path: Path) -> None:
     if free < 50 * 2**20:
         raise ConfigError(
             f"storage_path {storage_path} has only {free / 2**20:.1f} MiB free; a study needs "
-            "at least 50 MiB for results and checkpoints."
+            "at least 50 MiB for results and checkpoints: free some space or choose another "
+            "--storage-path."
         )
