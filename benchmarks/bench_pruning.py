@@ -16,9 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study_runs import ROOT, run_launcher  # noqa: E402
-
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.study_runs import ROOT, run_launcher  # noqa: E402
 from results import load  # noqa: E402
 
 

@@ -15,8 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from study_runs import ROOT, run_launcher, save_demo_files  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.study_runs import ROOT, run_launcher, save_demo_files  # noqa: E402
 
 DEMO_SUBJECTS = 60
 

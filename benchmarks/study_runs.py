@@ -18,10 +18,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def private_env(folder: Path) -> dict[str, str]:
-    """Environment for one launcher run: its own HOME and Ray temp folder, no usage stats."""
-    home = folder / "home"
-    home.mkdir(parents=True, exist_ok=True)
+def private_env(home: Path) -> dict[str, str]:
+    """Environment for one launcher run: HOME ``home``, its own Ray temp folder, no usage
+    stats (the tests' Ray runs use it too)."""
     env = dict(os.environ)
     env.update(
         HOME=str(home),
@@ -48,10 +47,10 @@ def run_launcher(args: list[str], folder: Path, name: str) -> tuple[float, Path]
         "--name",
         name,
     ]
+    home = folder / "home"
+    home.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=ROOT, env=private_env(folder), capture_output=True, text=True
-    )
+    done = subprocess.run(command, cwd=ROOT, env=private_env(home), capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"study {name} failed:\n{done.stderr[-3000:]}")

@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from centerir.config import Config, ConfigError, format_k, load_config
-from centerir.cv import Callback, CVResult, FoldResult, cross_validate
+from centerir.cv import Callback, CVResult, FoldResult, check_k_set_fits, cross_validate
 from centerir.data import DataError, EEGDataset, check_for_cv, load_dataset
 from centerir.demo import make_demo_dataset
 from centerir.model import min_n_times
@@ -203,6 +203,7 @@ def dataset_from_args(args: argparse.Namespace, config: Config) -> EEGDataset:
     else:
         dataset = load_dataset(args.x, args.y, args.groups)
     check_for_cv(dataset, config.folds, min_n_times(config.temporal_kernel, config.pool_size))
+    check_k_set_fits(config, dataset)
     return dataset
 
 

@@ -118,6 +118,12 @@ class Config:
         for key, ok, rule in checks:
             if not ok:
                 raise ConfigError(f"{key} must be {rule}, got {key}={self[key]!r}.")
+        if max(self.k) > self.boundaries:
+            raise ConfigError(
+                f"k={list(self.k)} asks for a group of {max(self.k)} bins but "
+                f"boundaries={self.boundaries} makes only {self.boundaries}: every k must be "
+                "<= boundaries."
+            )
 
     def __getitem__(self, key: str) -> Any:
         """``config["lambda"]``: values by their file key."""

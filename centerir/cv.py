@@ -96,13 +96,15 @@ class Callback:
         """After every finished fold; ``result`` holds every fold finished so far."""
 
 
-def check_loss_for_folds(
-    config: Config, y: np.ndarray, folds: Sequence[tuple[np.ndarray, np.ndarray]]
-) -> None:
-    """Fail before any training when a fold's labels cannot satisfy the k set."""
+def check_k_set_fits(config: Config, dataset: EEGDataset) -> None:
+    """Fail before any training when a fold's training labels cannot satisfy the k set
+    (``remainder="strict"``): a ``ConfigError`` naming the fold and the k values that fit."""
+    folds = outer_folds(dataset.y, dataset.groups, config.folds, config.seed)
     for number, (train, _) in enumerate(folds):
         try:
-            CenterIRLoss.from_labels(y[train], config.boundaries, config.k, config.remainder)
+            CenterIRLoss.from_labels(
+                dataset.y[train], config.boundaries, config.k, config.remainder
+            )
         except ValueError as err:
             raise ConfigError(f"fold {number + 1}: {err}") from None
 
@@ -142,8 +144,8 @@ def cross_validate(
         raise ValueError(
             f"finished must hold the {start_fold} folds before start_fold, got {len(finished)}."
         )
+    check_k_set_fits(config, dataset)
     folds = outer_folds(dataset.y, dataset.groups, config.folds, config.seed)
-    check_loss_for_folds(config, dataset.y, folds)
     warnings = []
     if dataset.groups is None:
         warnings.append(UNGROUPED_WARNING)

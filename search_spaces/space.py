@@ -112,6 +112,12 @@ class SearchSpace:
             ]
         return [name for name in self.k_sets if max(k_values(name)) <= boundaries]
 
+    @property
+    def searched_keys(self) -> tuple[str, ...]:
+        """The config keys (as in config files) every trial of this space samples."""
+        keys = ("lr", "boundaries", "k", "lambda")
+        return keys + ("batch_size",) * bool(self.batch_sizes) + ("dropout",) * bool(self.dropout)
+
     def __call__(self, trial) -> dict[str, Any]:
         """Sample one configuration (define-by-run); returns ``{"k": chosen set}``."""
         trial.suggest_float("lr", *self.lr, log=True)

@@ -151,6 +151,11 @@ def write_text(path):
     return str(path)
 
 
+def write_json(path, values):
+    path.write_text(json.dumps(values))
+    return str(path)
+
+
 def write(path, array):
     np.save(path, array)
     return str(path)
@@ -225,6 +230,25 @@ BAD_CASES = {
     ),
     "bad lr": (lambda d: ["--lr", "-1"], "lr must be > 0"),
     "bad k": (lambda d: ["--k", "0,1"], "every k must be an int >= 1"),
+    "zero boundaries": (lambda d: ["--boundaries", "0"], "boundaries must be >= 1"),
+    "empty k set": (lambda d: ["--k", ","], "got an empty k set"),
+    "k above boundaries": (
+        lambda d: ["--boundaries", "4", "--k", "1,8"],
+        r"boundaries=4 makes only 4: every k must be <= boundaries",
+    ),
+    "strict remainder no k fits": (
+        lambda d: ["--remainder", "strict"],
+        r"fold 1: remainder='strict' needs every k to divide the \d+ kept bins.*"
+        r"k values that divide",
+    ),
+    "unknown config key": (
+        lambda d: ["--config", write_json(d / "c.json", {"learning_rate": 1e-3})],
+        r"c\.json: unknown config key\(s\) 'learning_rate'; valid keys: lr,",
+    ),
+    "inconsistent config keys": (
+        lambda d: ["--config", write_json(d / "c.json", {"few_shot": 200, "many_shot": 100})],
+        r"few_shot must be between 0 and many_shot, got few_shot=200",
+    ),
     "bad flag": (lambda d: ["--learning-rate", "1"], "unrecognized arguments"),
 }
 

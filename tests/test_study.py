@@ -11,29 +11,18 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
+from benchmarks.study_runs import private_env
 from centerir.config import load_config
 from results import load
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--folds", "2", "--epochs", "1"]
-
-
-def private_env(home: Path) -> dict:
-    env = dict(os.environ)
-    env.update(
-        HOME=str(home),
-        RAY_TMPDIR=tempfile.mkdtemp(prefix="r", dir="/tmp"),
-        PYTHONPATH=str(ROOT),
-        RAY_USAGE_STATS_ENABLED="0",
-    )
-    return env
 
 
 def launch(args, env, **kwargs):

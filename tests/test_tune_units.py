@@ -104,6 +104,10 @@ BAD = {
         lambda d: ["--config", write(d / "s.toml", "[config]\nlr = -1")],
         r"lr must be > 0",
     ),
+    "searched key in config table": (
+        lambda d: ["--config", write(d / "s.toml", "[config]\nboundaries = 8")],
+        r"\[config\] fixes 'boundaries', which the 'default' space searches",
+    ),
     "x without y": (lambda d: ["--x", str(d / "x.npy")], r"--x and --y must be given together"),
     "missing data": (
         lambda d: ["--x", str(d / "x.npy"), "--y", str(d / "y.npy")],

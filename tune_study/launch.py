@@ -158,6 +158,12 @@ def kept_bins_per_boundaries(
 def build_space(dataset: EEGDataset, settings: StudySettings) -> SearchSpace:
     remainder = settings.base_config().remainder
     space = get_space(settings.space, overrides=settings.ranges)
+    fixed = [key for key in space.searched_keys if key in settings.config]
+    if fixed:
+        raise ConfigError(
+            f"[config] fixes {', '.join(map(repr, fixed))}, which the '{settings.space}' space "
+            "searches: remove it from [config] or narrow its range in [ranges]."
+        )
     kept = kept_bins_per_boundaries(dataset, settings, space) if remainder == "strict" else {}
     try:
         return get_space(
