@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.study_runs import ROOT, run_launcher  # noqa: E402
+from benchmarks.study_runs import run_launcher  # noqa: E402
 from results import load  # noqa: E402
 
 
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.trials} trials x {args.folds} folds x <= {args.epochs} epochs on the demo data, "
         f"seed {args.seed}, one trial at a time"
     )
-    with tempfile.TemporaryDirectory(dir=ROOT) as temp:
+    with tempfile.TemporaryDirectory(prefix="centerir-bench-") as temp:
         folder = Path(temp)
         full = summarise("without --prune", *run_launcher(flags, folder, "full"))
         pruned = summarise("with --prune   ", *run_launcher([*flags, "--prune"], folder, "pruned"))

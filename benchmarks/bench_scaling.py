@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.study_runs import ROOT, run_launcher, save_demo_files  # noqa: E402
+from benchmarks.study_runs import run_launcher, save_demo_files  # noqa: E402
 
 DEMO_SUBJECTS = 60
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.folds} folds x <= {args.epochs} epochs per trial; wall seconds per study")
     print(header + " |")
     print("|---:|" + "---:|" * len(args.sizes))
-    with tempfile.TemporaryDirectory(dir=ROOT) as temp:
+    with tempfile.TemporaryDirectory(prefix="centerir-bench-") as temp:
         folder = Path(temp)
         data = {
             size: save_demo_files(folder / f"data{size}x", size * DEMO_SUBJECTS)

@@ -96,15 +96,32 @@ class Callback:
         """After every finished fold; ``result`` holds every fold finished so far."""
 
 
-def check_k_set_fits(config: Config, dataset: EEGDataset) -> None:
-    """Fail before any training when a fold's training labels cannot satisfy the k set
-    (``remainder="strict"``): a ``ConfigError`` naming the fold and the k values that fit."""
+def fit_and_val(
+    config: Config, dataset: EEGDataset, number: int, train: np.ndarray, test: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fold ``number``'s fit part (model, label bins, scaling) and the part that picks the
+    epoch: an inner split of the training side, or the test fold under selection="test"."""
+    if config.selection == "inner":
+        return inner_split(
+            dataset.y, dataset.groups, train, config.val_fraction, config.seed + number
+        )
+    return train, test
+
+
+def fit_parts(config: Config, dataset: EEGDataset) -> list[np.ndarray]:
+    """Per outer fold, the window indices its model, label bins and scaling are fitted on."""
     folds = outer_folds(dataset.y, dataset.groups, config.folds, config.seed)
-    for number, (train, _) in enumerate(folds):
+    return [
+        fit_and_val(config, dataset, n, train, test)[0] for n, (train, test) in enumerate(folds)
+    ]
+
+
+def check_k_set_fits(config: Config, dataset: EEGDataset) -> None:
+    """Fail before any training when a fold's fit labels cannot satisfy the k set
+    (``remainder="strict"``): a ``ConfigError`` naming the fold and the k values that fit."""
+    for number, fit in enumerate(fit_parts(config, dataset)):
         try:
-            CenterIRLoss.from_labels(
-                dataset.y[train], config.boundaries, config.k, config.remainder
-            )
+            CenterIRLoss.from_labels(dataset.y[fit], config.boundaries, config.k, config.remainder)
         except ValueError as err:
             raise ConfigError(f"fold {number + 1}: {err}") from None
 
@@ -176,12 +193,7 @@ def run_fold(
 ) -> tuple[FoldResult | None, str]:
     """Train and test one fold; returns (result, "") or (None, divergence message)."""
     started = time.perf_counter()
-    if config.selection == "inner":
-        fit, val = inner_split(
-            dataset.y, dataset.groups, train, config.val_fraction, config.seed + number
-        )
-    else:
-        fit, val = train, test
+    fit, val = fit_and_val(config, dataset, number, train, test)
 
     def on_epoch(epoch: int, logs: dict) -> None:
         for callback in callbacks:

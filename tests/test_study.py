@@ -152,7 +152,7 @@ def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path,
         "--folds",
         str(KILL_FOLDS),
         "--epochs",
-        "12",  # a fold lasts longer than Tune's 5 s between state saves
+        "20",  # a fold (~7 s) outlasts the 5 s between saves of Tune's state
         "--storage-path",
         str(tmp_path / "runs"),
         "--name",

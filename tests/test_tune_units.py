@@ -101,8 +101,8 @@ BAD = {
         r"unknown study key\(s\) 'trials'",
     ),
     "bad config table": (
-        lambda d: ["--config", write(d / "s.toml", "[config]\nlr = -1")],
-        r"lr must be > 0",
+        lambda d: ["--config", write(d / "s.toml", "[config]\npatience = -1")],
+        r"patience must be >= 0, got patience=-1",
     ),
     "searched key in config table": (
         lambda d: ["--config", write(d / "s.toml", "[config]\nboundaries = 8")],

@@ -19,10 +19,10 @@ from pathlib import Path
 from centerir.bins import LabelBins
 from centerir.cli import OneLineParser
 from centerir.config import ConfigError
+from centerir.cv import fit_parts
 from centerir.data import DataError, EEGDataset, check_for_cv, load_dataset
 from centerir.demo import make_demo_dataset
 from centerir.model import min_n_times
-from centerir.splits import outer_folds
 from search_spaces import SearchSpace, get_space
 from tune_study.settings import (
     SETTINGS_FILE,
@@ -146,24 +146,28 @@ def load_study_data(settings: StudySettings) -> EEGDataset:
 def kept_bins_per_boundaries(
     dataset: EEGDataset, settings: StudySettings, space: SearchSpace
 ) -> dict[int, tuple[int, ...]]:
-    """For each boundaries value, the kept-bin count of every fold's training labels."""
-    config = settings.base_config()
-    folds = outer_folds(dataset.y, dataset.groups, config.folds, config.seed)
+    """For each boundaries value, the kept-bin count of every fold's fit labels."""
+    parts = fit_parts(settings.base_config(), dataset)
     return {
-        b: tuple(sorted({LabelBins.fit(dataset.y[train], b).n_kept for train, _ in folds}))
+        b: tuple(sorted({LabelBins.fit(dataset.y[fit], b).n_kept for fit in parts}))
         for b in space.boundary_values()
     }
 
 
-def build_space(dataset: EEGDataset, settings: StudySettings) -> SearchSpace:
-    remainder = settings.base_config().remainder
-    space = get_space(settings.space, overrides=settings.ranges)
-    fixed = [key for key in space.searched_keys if key in settings.config]
+def check_fixed_keys(settings: StudySettings) -> None:
+    """Refuse a ``[config]`` key the space searches: every trial would silently override it."""
+    searched = get_space(settings.space, overrides=settings.ranges).searched_keys
+    fixed = [key for key in searched if key in settings.config]
     if fixed:
         raise ConfigError(
             f"[config] fixes {', '.join(map(repr, fixed))}, which the '{settings.space}' space "
             "searches: remove it from [config] or narrow its range in [ranges]."
         )
+
+
+def build_space(dataset: EEGDataset, settings: StudySettings) -> SearchSpace:
+    remainder = settings.base_config().remainder
+    space = get_space(settings.space, overrides=settings.ranges)
     kept = kept_bins_per_boundaries(dataset, settings, space) if remainder == "strict" else {}
     try:
         return get_space(
@@ -179,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from_args(args)
         if args.resume:
             settings = saved_settings(settings)
+        check_fixed_keys(settings)
         dataset = load_study_data(settings)
         space = build_space(dataset, settings)
         if settings.address is None:
