@@ -34,17 +34,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.study_runs import ROOT, private_env, run_launcher  # noqa: E402
-
-
-def trial_folders(experiment: Path) -> list[Path]:
-    return sorted(p for p in experiment.iterdir() if (p / "params.json").is_file())
+from results import load  # noqa: E402
+from results.experiment import read_reports  # noqa: E402
 
 
 def last_reports(experiment: Path) -> list[dict]:
-    """Each trial's last report, in trial-folder order."""
+    """Each trial's last report, in the order of ``results.load``'s rows."""
     return [
-        json.loads((trial / "result.json").read_text().splitlines()[-1])
-        for trial in trial_folders(experiment)
+        read_reports(experiment / name / "result.json")[-1]
+        for name in load(experiment)["trial_name"]
     ]
 
 
@@ -69,17 +67,12 @@ def run_direct(experiment: Path, threads: int) -> list[list[float]]:
     from centerir.config import Config
     from centerir.cv import cross_validate
     from centerir.demo import make_demo_dataset
-    from tune_study.trainable import trial_config
 
     torch.set_num_threads(threads)
-    base = Config.from_dict(
-        json.loads((experiment / "centerir_study.json").read_text())["base_config"]
-    )
     dataset = make_demo_dataset(seed=0)
     maes = []
-    for trial in trial_folders(experiment):
-        config = trial_config(json.loads((trial / "params.json").read_text()), base)
-        result = cross_validate(config, dataset)
+    for config in load(experiment)["config"]:  # the full config each trial ran
+        result = cross_validate(Config.from_dict(config), dataset)
         maes.append([fold.metrics["mae"] for fold in result.folds])
     return maes
 
@@ -120,9 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         direct_maes = json.loads(direct.stdout.splitlines()[-1])
         same = direct_maes == ray_maes
         if not same:
-            for trial, a, b in zip(trial_folders(experiment), ray_maes, direct_maes, strict=True):
+            names = load(experiment)["trial_name"]
+            for name, a, b in zip(names, ray_maes, direct_maes, strict=True):
                 gap = max((abs(x - y) for x, y in zip(a, b, strict=False)), default=0.0)
-                print(f"  {trial.name}: {len(a)} vs {len(b)} folds, max |gap| {gap:.2e}")
+                print(f"  {name}: {len(a)} vs {len(b)} folds, max |gap| {gap:.2e}")
         if args.keep:
             shutil.copytree(experiment, args.keep / experiment.name, dirs_exist_ok=True)
 

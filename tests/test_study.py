@@ -126,10 +126,10 @@ def uninterrupted_fold_maes(experiment: Path, trial: Path) -> list[float]:
     from centerir.config import Config
     from centerir.cv import cross_validate
     from centerir.demo import make_demo_dataset
-    from tune_study.trainable import trial_config
 
-    base = json.loads((experiment / "centerir_study.json").read_text())["base_config"]
-    config = trial_config(json.loads((trial / "params.json").read_text()), Config.from_dict(base))
+    frame = load(experiment)
+    (values,) = frame.loc[frame["trial_name"] == trial.name, "config"]  # the config it ran
+    config = Config.from_dict(values)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
