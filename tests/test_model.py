@@ -85,3 +85,27 @@ def test_flat_or_zero_windows_give_finite_outputs(value):
 def test_bad_hyperparameters_raise(kwargs, message):
     with pytest.raises(ValueError, match=message):
         CNNBiLSTM(19, 500, **kwargs)
+
+
+def test_building_the_model_resolves_mkl_vector_math_first(monkeypatch):
+    calls = []
+    monkeypatch.setattr("centerir.model.resolve_vector_math", lambda: calls.append(1))
+    CNNBiLSTM(4, 100)
+    assert calls == [1]
+
+
+def test_vector_math_warm_up_calls_every_op_once_per_dtype(monkeypatch):
+    from centerir import cpu_math
+
+    seen = []
+    for name in cpu_math.VML_UNARY_OPS:
+        real = getattr(torch, name)
+        monkeypatch.setattr(
+            torch, name, lambda x, real=real, name=name: seen.append((name, x.dtype)) or real(x)
+        )
+    cpu_math.resolve_vector_math.cache_clear()
+    cpu_math.resolve_vector_math()
+    cpu_math.resolve_vector_math()  # cached: no second round
+    expected = [(n, d) for d in (torch.float32, torch.float64) for n in cpu_math.VML_UNARY_OPS]
+    assert seen == expected
+    assert "log" in cpu_math.VML_UNARY_OPS  # the op the model's safe_log uses
