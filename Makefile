@@ -39,6 +39,7 @@ lint: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_first_call.py
 
 # The study benchmarks of the README's "Scale" section (about 35 minutes on 2 CPU cores).
 bench-study: $(VENV)/.installed

@@ -1,7 +1,7 @@
 """Ray's overhead: a study of small trials against the same configs run directly in a loop.
 
 Run from the repository root:
-    python benchmarks/bench_overhead.py [--trials 8] [--folds 10] [--epochs 20]
+    python benchmarks/bench_overhead.py [--trials 8] [--folds 10] [--epochs 20] [--repeats 2]
 
 Arm 1 (Ray): ``python -m tune_study.launch`` on the demo data, one trial at a time with every
 core (``--max-concurrent 1 --cpus-per-trial <cores>``), so both arms train alike.
@@ -10,8 +10,11 @@ Arm 2 (direct): one Python process that reads back the configs Ray ran and calls
 
 Both wall times are end to end, from process start to exit: the Ray arm includes Ray's
 start and shutdown, the Optuna sampler, the per-fold reports and checkpoints, and the final
-ranking and HTML report. Overhead = (Ray - direct) / Ray; the floor is under 10 %. The
-fold MAEs of the two arms are compared too: the same seeds must give the same numbers.
+ranking and HTML report. Each arm runs ``--repeats`` times, in the order Ray, direct,
+direct, Ray, ... so that a machine that speeds up or slows down during the benchmark (5-15 %
+here) weighs on both arms alike. Overhead = (sum of Ray runs - sum of direct runs) / sum of
+Ray runs; the floor is under 10 %. The fold MAEs of every run are compared too: the same
+seeds must give the same numbers (the second Ray study samples the same configs).
 
 Ray's cost is mostly fixed per study (about 16 s here: imports, Ray and its dashboard, the
 first worker, shutdown, report); trial workers are reused, so a trial adds next to nothing.
@@ -77,60 +80,95 @@ def run_direct(experiment: Path, threads: int) -> list[list[float]]:
     return maes
 
 
+def run_direct_arm(experiment: Path, folder: Path, threads: int) -> tuple[float, list[list[float]]]:
+    """The direct loop in a fresh process: (wall seconds, fold MAEs per trial)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, __file__, "--direct", str(experiment), "--threads", str(threads)],
+        cwd=ROOT,
+        env=private_env(folder / "home"),
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"direct loop failed:\n{done.stderr[-3000:]}")
+    return seconds, json.loads(done.stdout.splitlines()[-1])
+
+
+def print_gaps(experiment: Path, reference: list[list[float]], other: list[list[float]]) -> None:
+    """Per trial, where two runs' fold MAEs differ."""
+    for name, a, b in zip(load(experiment)["trial_name"], reference, other, strict=True):
+        gap = max((abs(x - y) for x, y in zip(a, b, strict=False)), default=0.0)
+        if a != b:
+            print(f"    {name}: {len(a)} vs {len(b)} folds, max |gap| {gap:.2e}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=8)
     parser.add_argument("--folds", type=int, default=10)
     parser.add_argument("--epochs", type=int, default=20, help="most epochs per fold")
-    parser.add_argument("--keep", type=Path, help="copy the Ray arm's experiment here")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="runs of each arm, alternating which goes first"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="CPUs per trial = torch threads in both arms (default: every core)",
+    )
+    parser.add_argument("--keep", type=Path, help="copy the first Ray run's experiment here")
     parser.add_argument("--direct", type=Path, help=argparse.SUPPRESS)  # the direct arm
     args = parser.parse_args(argv)
-    threads = os.cpu_count() or 1
+    threads = args.threads
     if args.direct:
         print(json.dumps(run_direct(args.direct, threads)))
         return 0
 
-    with tempfile.TemporaryDirectory(prefix="centerir-bench-") as temp:
-        folder = Path(temp)
-        flags = ["--num-samples", str(args.trials), "--max-concurrent", "1"]
-        flags += ["--cpus-per-trial", str(threads), "--gpus-per-trial", "0"]
-        flags += ["--folds", str(args.folds), "--epochs", str(args.epochs)]
-        started = time.time()
-        ray_seconds, experiment = run_launcher(flags, folder, "overhead")
-        split = where_time_went(last_reports(experiment), started, started + ray_seconds)
-        direct_started = time.perf_counter()
-        direct = subprocess.run(
-            [sys.executable, __file__, "--direct", str(experiment)],
-            cwd=ROOT,
-            env=private_env(folder / "home"),
-            capture_output=True,
-            text=True,
-        )
-        direct_seconds = time.perf_counter() - direct_started
-        if direct.returncode != 0:
-            raise SystemExit(f"direct loop failed:\n{direct.stderr[-3000:]}")
-        ray_maes = [report["fold_maes"] for report in last_reports(experiment)]
-        direct_maes = json.loads(direct.stdout.splitlines()[-1])
-        same = direct_maes == ray_maes
-        if not same:
-            names = load(experiment)["trial_name"]
-            for name, a, b in zip(names, ray_maes, direct_maes, strict=True):
-                gap = max((abs(x - y) for x, y in zip(a, b, strict=False)), default=0.0)
-                print(f"  {name}: {len(a)} vs {len(b)} folds, max |gap| {gap:.2e}")
-        if args.keep:
-            shutil.copytree(experiment, args.keep / experiment.name, dirs_exist_ok=True)
-
-    overhead = (ray_seconds - direct_seconds) / ray_seconds
+    flags = ["--num-samples", str(args.trials), "--max-concurrent", "1"]
+    flags += ["--cpus-per-trial", str(threads), "--gpus-per-trial", "0"]
+    flags += ["--folds", str(args.folds), "--epochs", str(args.epochs)]
     print(
         f"{args.trials} trials x {args.folds} folds x <= {args.epochs} epochs on the demo data, "
-        f"one at a time on {threads} torch threads"
+        f"one at a time on {threads} torch threads; {args.repeats} runs per arm"
     )
-    print(f"  through Ray (launcher, end to end): {ray_seconds:6.1f} s")
-    for part, seconds in split.items():
-        print(f"    {part}: {max(seconds, 0.0):.0f} s")
-    print(f"  direct cross_validate loop (process start to exit): {direct_seconds:6.1f} s")
+    seconds: dict[str, list[float]] = {"ray": [], "direct": []}
+    maes: list[list[list[float]]] = []
+    with tempfile.TemporaryDirectory(prefix="centerir-bench-") as temp:
+        reference = None  # the first Ray run's experiment: the configs the direct loop runs
+        for repeat in range(args.repeats):
+            order = ("ray", "direct") if repeat % 2 == 0 or reference is None else ("direct", "ray")
+            for arm in order:
+                folder = Path(temp) / f"{arm}{repeat}"
+                if arm == "ray":
+                    started = time.time()
+                    wall, experiment = run_launcher(flags, folder, "overhead")
+                    reports = last_reports(experiment)
+                    print(f"  through Ray (launcher, end to end): {wall:6.1f} s")
+                    split = where_time_went(reports, started, started + wall)
+                    for part, part_seconds in split.items():
+                        print(f"    {part}: {max(part_seconds, 0.0):.0f} s")
+                    run_maes = [report["fold_maes"] for report in reports]
+                    reference = reference or experiment
+                else:
+                    wall, run_maes = run_direct_arm(reference, folder, threads)
+                    print(f"  direct cross_validate loop (process start to exit): {wall:6.1f} s")
+                seconds[arm].append(wall)
+                maes.append(run_maes)
+                if run_maes != maes[0]:
+                    print("    fold MAEs differ from the first run's:")
+                    print_gaps(reference, maes[0], run_maes)
+        if args.keep:
+            shutil.copytree(reference, args.keep / reference.name, dirs_exist_ok=True)
+
+    ray_total, direct_total = sum(seconds["ray"]), sum(seconds["direct"])
+    overhead = (ray_total - direct_total) / ray_total
+    same = all(run == maes[0] for run in maes)
+    print(f"  through Ray: {' + '.join(f'{s:.1f}' for s in seconds['ray'])} s")
+    print(f"  direct loop: {' + '.join(f'{s:.1f}' for s in seconds['direct'])} s")
     print(f"  Ray's overhead: {100 * overhead:.1f} % of the study's wall time (floor: under 10 %)")
-    print(f"  same fold MAEs in both arms: {'yes' if same else 'NO'}")
+    print(f"  same fold MAEs in every run of both arms: {'yes' if same else 'NO'}")
     return 0 if overhead < 0.10 and same else 1
 
 

@@ -94,6 +94,11 @@ def trial_row(folder: Path, base_config: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+def trial_folders(experiment: Path) -> list[Path]:
+    """The experiment's trial folders (those holding a ``params.json``), sorted by name."""
+    return sorted(p for p in experiment.iterdir() if (p / "params.json").is_file())
+
+
 def load(path: str | Path) -> pd.DataFrame:
     """One row per trial of the experiment at ``path``.
 
@@ -114,6 +119,5 @@ def load(path: str | Path) -> pd.DataFrame:
             "got a folder without one."
         )
     base_config = json.loads(settings_file.read_text()).get("base_config", {})
-    folders = sorted(p for p in path.iterdir() if (p / "params.json").is_file())
-    rows = [trial_row(folder, base_config) for folder in folders]
+    rows = [trial_row(folder, base_config) for folder in trial_folders(path)]
     return pd.DataFrame(rows, columns=list(COLUMNS))

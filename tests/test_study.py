@@ -19,6 +19,7 @@ import pytest
 from benchmarks.study_runs import private_env
 from centerir.config import load_config
 from results import load
+from results.experiment import read_reports, trial_folders
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,15 +52,8 @@ def start_launcher(args, env, capture=False, new_session=True):
     )
 
 
-def reports(trial_dir: Path):
-    path = trial_dir / "result.json"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def trial_dirs(experiment: Path):
-    return sorted(p for p in experiment.iterdir() if (p / "params.json").is_file())
+def reports(trial_dir: Path) -> list[dict]:
+    return read_reports(trial_dir / "result.json")
 
 
 def test_demo_study_end_to_end(tmp_path):
@@ -186,7 +180,7 @@ def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path,
     for name, text in finished.items():  # finished trials were not run again
         assert (experiment / name / "result.json").read_text() == text
         assert checkpoints(experiment / name) == KILL_FOLDS
-    for trial in trial_dirs(experiment):
+    for trial in trial_folders(experiment):
         folds = [r["folds_done"] for r in reports(trial)]
         assert folds[-1] == KILL_FOLDS and set(folds) == set(range(1, KILL_FOLDS + 1))
     for trial in midway:  # continued at its next fold, and scored as if never stopped
@@ -269,7 +263,7 @@ def test_half_gpu_per_trial_runs_two_trials_at_once_and_falls_back_to_cpu(two_no
     )
     assert done.returncode == 0, done.stderr[-3000:]
     spans = []
-    for trial in trial_dirs(home / "runs" / "gpu"):
+    for trial in trial_folders(home / "runs" / "gpu"):
         rows = reports(trial)
         assert rows[-1]["device"] == "cpu"
         assert "CUDA is not available" in rows[-1]["message"]
@@ -301,7 +295,7 @@ def test_trials_run_on_both_nodes(two_node_cluster):
         env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    nodes = {reports(t)[-1]["node_ip"] for t in trial_dirs(home / "runs" / "nodes")}
+    nodes = {reports(t)[-1]["node_ip"] for t in trial_folders(home / "runs" / "nodes")}
     assert nodes == {"127.0.0.2", "127.0.0.3"}
 
 
@@ -460,7 +454,7 @@ def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
     assert process.returncode == 0, output[-3000:]
     frame = load(experiment)
     assert list(frame["status"]) == ["complete"] and frame["folds_done"].iloc[0] == 3
-    (trial,) = trial_dirs(experiment)
+    (trial,) = trial_folders(experiment)
     folds = [r["folds_done"] for r in reports(trial)]
     assert folds.count(1) == 1 and folds[-1] == 3, folds  # fold 1 was not trained again
 
@@ -518,4 +512,4 @@ def test_stopping_the_worker_node_reschedules_its_trials_on_the_head(tmp_path):
     assert "after retrying" in output  # the worker node's trial failed and ran again
     frame = load(experiment)
     assert list(frame["status"]) == ["complete", "complete"]
-    assert {reports(t)[-1]["node_ip"] for t in trial_dirs(experiment)} == {"127.0.0.2"}
+    assert {reports(t)[-1]["node_ip"] for t in trial_folders(experiment)} == {"127.0.0.2"}
