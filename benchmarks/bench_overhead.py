@@ -3,10 +3,10 @@
 Run from the repository root:
     python benchmarks/bench_overhead.py [--trials 8] [--folds 10] [--epochs 20] [--repeats 2]
 
-Arm 1 (Ray): ``python -m tune_study.launch`` on the demo data, one trial at a time with every
-core (``--max-concurrent 1 --cpus-per-trial <cores>``), so both arms train alike.
+Arm 1 (Ray): ``python -m tune_study.launch`` on the demo data, one trial at a time with
+``--threads`` CPUs (``--max-concurrent 1 --cpus-per-trial N``; default every core).
 Arm 2 (direct): one Python process that reads back the configs Ray ran and calls
-``centerir.cv.cross_validate`` on each in a loop, with the same torch threads.
+``centerir.cv.cross_validate`` on each in a loop, with the same N torch threads.
 
 Both wall times are end to end, from process start to exit: the Ray arm includes Ray's
 start and shutdown, the Optuna sampler, the per-fold reports and checkpoints, and the final
@@ -16,8 +16,10 @@ here) weighs on both arms alike. Overhead = (sum of Ray runs - sum of direct run
 Ray runs; the floor is under 10 %. The fold MAEs of every run are compared too: the same
 seeds must give the same numbers (the second Ray study samples the same configs).
 
-Ray's cost is mostly fixed per study (about 16 s here: imports, Ray and its dashboard, the
-first worker, shutdown, report); trial workers are reused, so a trial adds next to nothing.
+Ray costs about 14 s per study (imports, Ray and its dashboard, the first worker, shutdown,
+report); trial workers are reused, so nothing is lost between trials. When the trial uses
+every core, Ray's own processes also slow its training by about 10 %; with a core left to
+them (``--threads 1`` here) they do not (see the README's "Ray's overhead").
 The default trial is the real protocol's 10 folds, each of at most 20 epochs on the small
 demo data: about 35 s, small next to a real study's trials (10 folds x 100 epochs of
 19 x 2500 windows), yet short enough that the fixed cost is a fair share of the study.
@@ -99,8 +101,8 @@ def run_direct_arm(experiment: Path, folder: Path, threads: int) -> tuple[float,
 def print_gaps(experiment: Path, reference: list[list[float]], other: list[list[float]]) -> None:
     """Per trial, where two runs' fold MAEs differ."""
     for name, a, b in zip(load(experiment)["trial_name"], reference, other, strict=True):
-        gap = max((abs(x - y) for x, y in zip(a, b, strict=False)), default=0.0)
         if a != b:
+            gap = max((abs(x - y) for x, y in zip(a, b, strict=False)), default=0.0)
             print(f"    {name}: {len(a)} vs {len(b)} folds, max |gap| {gap:.2e}")
 
 
@@ -138,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="centerir-bench-") as temp:
         reference = None  # the first Ray run's experiment: the configs the direct loop runs
         for repeat in range(args.repeats):
-            order = ("ray", "direct") if repeat % 2 == 0 or reference is None else ("direct", "ray")
+            order = ("ray", "direct") if repeat % 2 == 0 else ("direct", "ray")
             for arm in order:
                 folder = Path(temp) / f"{arm}{repeat}"
                 if arm == "ray":
