@@ -419,6 +419,12 @@ def trial_worker_pids(session: int) -> list[int]:
     return pids
 
 
+def staged_rows(env: dict[str, str], name: str) -> list[dict]:
+    """Rows the driver has logged so far in its staging folder (before any copy to storage)."""
+    staged = Path(env["RAY_TMPDIR"]).glob(f"ray/session_*/artifacts/*/{name}/driver_artifacts/*")
+    return [row for trial in staged for row in read_reports(trial / "result.json")]
+
+
 def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
     env = private_env(tmp_path)
     experiment = tmp_path / "runs" / "worker"
@@ -439,10 +445,13 @@ def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
         capture=True,
     )
     try:
+        # Kill once the driver has logged fold 1 and, a moment later, registered its
+        # checkpoint (Tune asks the worker for it after logging the row), but before Tune's
+        # periodic copy to storage (every 5 s): the row must survive the retry.
         deadline = time.time() + 180
-        while time.time() < deadline and not any(experiment.glob("*/checkpoint_000000")):
-            time.sleep(0.2)
-        time.sleep(1.0)  # let Tune register the fold-1 checkpoint
+        while time.time() < deadline and not staged_rows(env, "worker"):
+            time.sleep(0.05)
+        time.sleep(1.0)
         workers = trial_worker_pids(process.pid)
         assert workers, "no trial worker found"
         for pid in workers:
@@ -455,8 +464,11 @@ def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
     frame = load(experiment)
     assert list(frame["status"]) == ["complete"] and frame["folds_done"].iloc[0] == 3
     (trial,) = trial_folders(experiment)
-    folds = [r["folds_done"] for r in reports(trial)]
-    assert folds.count(1) == 1 and folds[-1] == 3, folds  # fold 1 was not trained again
+    rows = reports(trial)
+    assert [r["folds_done"] for r in rows] == [1, 2, 3]
+    # restored from the fold-1 checkpoint: two folds trained since, fold 1 not again
+    assert rows[-1]["iterations_since_restore"] == 2, rows[-1]
+    assert rows[-1]["fold_maes"][0] == rows[0]["fold_mae"]
 
 
 def worker_node_pids() -> list[int]:

@@ -36,6 +36,7 @@ from tune_study.cluster import (
     start_ray,
 )
 from tune_study.pruning import start_pruner
+from tune_study.recovery import KeepRowsOnRetry
 from tune_study.searcher import StatusAwareOptunaSearch
 from tune_study.settings import SETTINGS_FILE, StudySettings
 from tune_study.trainable import run_trial
@@ -211,6 +212,7 @@ def run_study(
                     failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
                     progress_reporter=progress_table(),
                     sync_config=tune.SyncConfig(sync_period=SYNC_SECONDS),
+                    callbacks=[KeepRowsOnRetry()],
                     verbose=1,
                 ),
             )
