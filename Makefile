@@ -41,12 +41,12 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_first_call.py
 
-# The study benchmarks of the README's "Scale" section (about an hour on 2 CPU cores).
+# The study benchmarks of the README's "Scale" section (about 80 minutes on 2 CPU cores).
 # A benchmark exits 1 when its floor is missed; the leading "-" lets the others still run
 # (on 2 cores the overhead floor is missed with both cores training: see the README).
 bench-study: $(VENV)/.installed
 	-$(BIN)/python benchmarks/bench_overhead.py
 	-$(BIN)/python benchmarks/bench_overhead.py --threads 1 --repeats 1
-	$(BIN)/python benchmarks/bench_pruning.py
+	$(BIN)/python benchmarks/bench_pruning.py --seed 42 7 1 2 3
 	$(BIN)/python benchmarks/bench_scaling.py
 	$(BIN)/python benchmarks/bench_memory.py --size-gb 2

@@ -329,7 +329,7 @@ def test_pruned_trials_reach_optuna_as_pruned_and_are_never_ranked(tmp_path):
     pruned = frame[frame["status"] == "pruned"]
     assert len(pruned) >= 1
     assert all(folds == 2 for folds in pruned["folds_done"])
-    assert all("worse than the median" in message for message in pruned["message"])
+    assert all("the 25th percentile of" in message for message in pruned["message"])
     study = optuna.load_study(study_name="pruned", storage=database)
     states = [t.state for t in study.trials]
     assert states.count(optuna.trial.TrialState.PRUNED) == len(pruned)

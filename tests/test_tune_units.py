@@ -13,7 +13,7 @@ from optuna.trial import TrialState
 
 from centerir.config import Config
 from search_spaces import SPACES
-from tune_study.pruning import FoldMedianPruner
+from tune_study.pruning import FoldPercentilePruner
 from tune_study.searcher import StatusAwareOptunaSearch
 from tune_study.trainable import trial_config
 
@@ -21,17 +21,30 @@ ROOT = Path(__file__).resolve().parents[1]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def test_pruner_compares_with_the_median_of_completed_trials_at_the_same_fold_count():
-    pruner = FoldMedianPruner()
+def test_pruner_compares_with_a_percentile_of_completed_trials_at_the_same_fold_count():
+    pruner = FoldPercentilePruner()
     assert pruner.should_prune("t", 2, 9.9) == ""  # no completed trial yet
-    pruner.record_complete("a", [1.0, 1.0, 1.0])
-    pruner.record_complete("b", [2.0, 4.0, 1.0])
-    pruner.record_complete("c", [3.0, 3.0, 3.0])
+    for trial_id, maes in {"a": [1, 1, 1], "b": [1, 3, 9], "c": [3, 3, 0], "d": [4, 4, 4]}.items():
+        pruner.record_complete(trial_id, [float(m) for m in maes])
     assert pruner.should_prune("t", 1, 9.9) == ""  # never before fold 2
-    # running means after 2 folds: 1.0, 3.0, 3.0 -> median 3.0
-    assert pruner.should_prune("t", 2, 3.0) == ""
-    reason = pruner.should_prune("t", 2, 3.01)
-    assert "running MAE 3.0100 is worse than the median 3.0000 of 3 completed trials" in reason
+    # running means after 2 folds: 1, 2, 3, 4 -> 25th percentile (linear) 1.75
+    assert pruner.should_prune("t", 2, 1.75) == ""
+    reason = pruner.should_prune("t", 2, 1.76)
+    assert reason.startswith("pruned after 2 folds: running MAE 1.7600 is worse than 1.7500,")
+    assert "the 25th percentile of 4 completed trials at that fold count" in reason
+    # after 3 folds: 1, 13/3, 2, 4 -> 1.75 again from different folds
+    assert pruner.should_prune("t", 3, 1.75) == "" and pruner.should_prune("t", 3, 1.8)
+
+
+def test_pruner_needs_one_completed_peer_with_as_many_folds_and_not_itself():
+    pruner = FoldPercentilePruner()
+    pruner.record_complete("paper", [2.0, 2.0, 2.0, 2.0])
+    assert pruner.should_prune("t", 2, 2.0) == ""
+    assert "the 25th percentile of 1 completed trials" in pruner.should_prune("t", 2, 2.1)
+    pruner.record_complete("short", [0.1, 0.1])  # a 2-fold peer does not count at fold 3
+    assert "of 1 completed trials" in pruner.should_prune("t", 3, 2.1)
+    assert pruner.should_prune("paper", 3, 9.9) == ""  # its own record never counts
+    assert pruner.should_prune("short", 2, 9.9).endswith("of 1 completed trials at that fold count")
 
 
 def make_searcher():

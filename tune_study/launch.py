@@ -99,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--prune",
         action="store_true",
         default=None,
-        help="stop trials whose running fold-mean MAE is worse than the median of "
-        "completed trials at the same fold count (from fold 2)",
+        help="stop trials whose running fold-mean MAE is worse than the 25th percentile "
+        "of completed trials at the same fold count (from fold 2)",
     )
     p.add_argument(
         "--dashboard-host",
