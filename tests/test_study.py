@@ -454,6 +454,9 @@ def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
         time.sleep(1.0)
         workers = trial_worker_pids(process.pid)
         assert workers, "no trial worker found"
+        launcher_nice = os.getpriority(os.PRIO_PROCESS, process.pid)
+        # trials run at the launcher's priority, not Ray's default nice 15
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in workers] == [launcher_nice]
         for pid in workers:
             os.kill(pid, signal.SIGKILL)
         output, _ = process.communicate(timeout=300)
