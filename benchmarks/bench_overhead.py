@@ -18,8 +18,9 @@ seeds must give the same numbers (the second Ray study samples the same configs)
 
 Ray costs about 14 s per study (imports, Ray and its dashboard, the first worker, shutdown,
 report); trial workers are reused, so nothing is lost between trials. When the trial uses
-every core, Ray's own processes also slow its training by about 10 %; with a core left to
-them (``--threads 1`` here) they do not (see the README's "Ray's overhead").
+every core, Ray's own processes also slow its training by a few %; they slowed it by about
+10 % while trials ran at Ray's default nice 15, before the launcher set
+``RAY_worker_niceness=0`` (see the README's "Ray's overhead").
 The default trial is the real protocol's 10 folds, each of at most 20 epochs on the small
 demo data: about 35 s, small next to a real study's trials (10 folds x 100 epochs of
 19 x 2500 windows), yet short enough that the fixed cost is a fair share of the study.
