@@ -18,7 +18,7 @@ import ray
 
 PRUNE_PERCENTILE = 25.0  # a trial goes on only while its running MAE is this good
 PRUNE_MIN_FOLDS = 2  # never prune before this many folds are done: one fold ranks poorly
-PRUNE_MIN_COMPLETED = 1  # completed trials needed first (the first trial is the paper config)
+PRUNE_MIN_COMPLETED = 1  # completed trials needed first (usually the enqueued paper config)
 
 
 class FoldPercentilePruner:
