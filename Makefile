@@ -43,8 +43,8 @@ bench: $(VENV)/.installed
 
 # The study benchmarks of the README's "Scale" section (about 80 minutes on 2 CPU cores).
 # A benchmark exits 1 when its floor is missed; the leading "-" lets the others still run
-# (on 2 cores the overhead floor is marginal with both cores training: 7.0-11.0 % per
-# pair of runs, see the README).
+# (on 2 cores the overhead floor holds with a thin margin when trials use both cores:
+# 8.8 % and 9.3 % per full run, 7.0-11.0 % per pair of runs, see the README).
 bench-study: $(VENV)/.installed
 	-$(BIN)/python benchmarks/bench_overhead.py
 	-$(BIN)/python benchmarks/bench_overhead.py --threads 1 --repeats 1

@@ -17,8 +17,9 @@ Ray runs; the floor is under 10 %. The fold MAEs of every run are compared too: 
 seeds must give the same numbers (the second Ray study samples the same configs).
 
 Ray costs about 14 s per study (imports, Ray and its dashboard, the first worker, shutdown,
-report); trial workers are reused, so nothing is lost between trials. When the trial uses
-every core, Ray's own processes also slow its training by a few %; they slowed it by about
+report; the direct loop pays about 3 s of that too); trial workers are reused, so nothing
+is lost between trials. When the trial uses every core, Ray's own processes also slow its
+training by about 6 % (an idle local Ray slowed the direct loop alike); that was about
 10 % while trials ran at Ray's default nice 15, before the launcher set
 ``RAY_worker_niceness=0`` (see the README's "Ray's overhead").
 The default trial is the real protocol's 10 folds, each of at most 20 epochs on the small
