@@ -20,12 +20,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from centerir.contract import PUBLISHED  # noqa: E402
 from centerir.loss import CenterIRLoss  # noqa: E402
 from centerir.model import CNNBiLSTM  # noqa: E402
 from tests.reference_centerir import loop_centerir  # noqa: E402
 
 BATCH, CHANNELS, TIMES = 32, 19, 2500
-LAMBDA = 5e-8
+LAMBDA = PUBLISHED["lambda"]
 
 
 def median_seconds(step, repeats: int, warmup: int = 2) -> float:

@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.study_runs import ROOT, private_env, run_launcher  # noqa: E402
-from results import load  # noqa: E402
+from results import load, trials_only  # noqa: E402
 from results.experiment import read_reports  # noqa: E402
 
 
@@ -49,7 +49,7 @@ def last_reports(experiment: Path) -> list[dict]:
     """Each trial's last report, in the order of ``results.load``'s rows."""
     return [
         read_reports(experiment / name / "result.json")[-1]
-        for name in load(experiment)["trial_name"]
+        for name in trials_only(load(experiment))["trial_name"]
     ]
 
 
@@ -78,7 +78,7 @@ def run_direct(experiment: Path, threads: int) -> list[list[float]]:
     torch.set_num_threads(threads)
     dataset = make_demo_dataset(seed=0)
     maes = []
-    for config in load(experiment)["config"]:  # the full config each trial ran
+    for config in trials_only(load(experiment))["config"]:  # the full config each trial ran
         result = cross_validate(Config.from_dict(config), dataset)
         maes.append([fold.metrics["mae"] for fold in result.folds])
     return maes
@@ -102,7 +102,9 @@ def run_direct_arm(experiment: Path, folder: Path, threads: int) -> tuple[float,
 
 def print_gaps(experiment: Path, reference: list[list[float]], other: list[list[float]]) -> None:
     """Per trial, where two runs' fold MAEs differ."""
-    for name, a, b in zip(load(experiment)["trial_name"], reference, other, strict=True):
+    for name, a, b in zip(
+        trials_only(load(experiment))["trial_name"], reference, other, strict=True
+    ):
         if a != b:
             gap = max((abs(x - y) for x, y in zip(a, b, strict=False)), default=0.0)
             print(f"    {name}: {len(a)} vs {len(b)} folds, max |gap| {gap:.2e}")
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                     split = where_time_went(reports, started, started + wall)
                     for part, part_seconds in split.items():
                         print(f"    {part}: {max(part_seconds, 0.0):.0f} s")
-                    run_maes = [report["fold_maes"] for report in reports]
+                    run_maes = [report["mae_folds"] for report in reports]
                     reference = reference or experiment
                 else:
                     wall, run_maes = run_direct_arm(reference, folder, threads)

@@ -19,17 +19,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.study_runs import run_launcher  # noqa: E402
-from results import load  # noqa: E402
+from centerir.contract import FOLDS_DONE, Status  # noqa: E402
+from results import candidates, load, rank, trials_only  # noqa: E402
 
 
 def summarise(label: str, seconds: float, experiment: Path) -> dict[str, float]:
-    frame = load(experiment)
-    complete = frame[frame["status"] == "complete"]
-    folds = int(frame["folds_done"].sum())
+    frame = trials_only(load(experiment))
+    complete = candidates(rank(frame))
+    folds = int(frame[FOLDS_DONE].sum())
     best = float(complete["mae"].min())
     print(
         f"  {label}: {len(frame)} trials ({len(complete)} complete, "
-        f"{int((frame['status'] == 'pruned').sum())} pruned), {folds} fold trainings, "
+        f"{int((frame['status'] == Status.PRUNED).sum())} pruned), {folds} fold trainings, "
         f"best MAE {best:.4f}, {seconds:.0f} s"
     )
     return {"folds": folds, "best": best, "seconds": seconds}

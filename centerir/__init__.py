@@ -1,28 +1,36 @@
 """CenterIR for EEG depression-severity regression: loss, model, data, k-fold protocol.
 
-Pure PyTorch / NumPy / scikit-learn; never imports Ray.
+Pure PyTorch / NumPy / scikit-learn; never imports Ray. The names below load on first use,
+so ``centerir.contract`` (what the study writes and its readers read) imports without torch.
 """
 
-from centerir.config import Config, ConfigError, load_config
-from centerir.cv import Callback, CVResult, FoldResult, cross_validate
-from centerir.data import DataError, EEGDataset, check_for_cv, load_dataset
-from centerir.demo import make_demo_dataset
-from centerir.loss import CenterIRLoss
-from centerir.model import CNNBiLSTM
+from __future__ import annotations
 
-__all__ = [
-    "CNNBiLSTM",
-    "CVResult",
-    "Callback",
-    "CenterIRLoss",
-    "Config",
-    "ConfigError",
-    "DataError",
-    "EEGDataset",
-    "FoldResult",
-    "check_for_cv",
-    "cross_validate",
-    "load_config",
-    "load_dataset",
-    "make_demo_dataset",
-]
+import importlib
+from typing import Any
+
+_HOMES = {
+    "CNNBiLSTM": "centerir.model",
+    "CVResult": "centerir.cv",
+    "Callback": "centerir.cv",
+    "CenterIRLoss": "centerir.loss",
+    "Config": "centerir.config",
+    "ConfigError": "centerir.config",
+    "DataError": "centerir.data",
+    "EEGDataset": "centerir.data",
+    "FoldResult": "centerir.cv",
+    "UserError": "centerir.contract",
+    "check_for_cv": "centerir.data",
+    "cross_validate": "centerir.cv",
+    "load_config": "centerir.config",
+    "load_dataset": "centerir.data",
+    "make_demo_dataset": "centerir.demo",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'centerir' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)

@@ -1,14 +1,14 @@
 """``python -m centerir``: cross-validate one config, fit a final model, predict. No Ray.
 
-Every user error (bad data, bad config, bad flag) ends in one line on stderr and exit
-code 2, before anything is written.
+Every user error (bad data, bad config, bad flag: a ``UserError``) ends in one line on
+stderr and exit code 2, before anything is written; anything else is a bug and ends in a
+traceback with exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import math
 import sys
 from collections.abc import Sequence
@@ -17,12 +17,15 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from centerir.command_line import OneLineParser, run_command
 from centerir.config import Config, ConfigError, format_k, load_config
+from centerir.contract import Status, std_key, write_json_file
 from centerir.cv import Callback, CVResult, FoldResult, check_k_set_fits, cross_validate
 from centerir.data import DataError, EEGDataset, check_for_cv, load_dataset
 from centerir.demo import make_demo_dataset
 from centerir.model import min_n_times
 from centerir.persist import load_model_file, predict_windows, save_model_file
+from centerir.runtime import configure_runtime
 from centerir.training import fit_model, resolve_device
 
 FLAG_KEYS = {  # command-line flag dest -> config key
@@ -38,13 +41,6 @@ FLAG_KEYS = {  # command-line flag dest -> config key
     "patience": "patience",
     "remainder": "remainder",
 }
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a bad command line in one line (exit code 2)."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 class ProgressBar(Callback):
@@ -106,16 +102,30 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         help="JSON, TOML or YAML file of config keys (e.g. an exported best "
         "config); flags given here override it",
     )
-    parser.add_argument("--folds", type=int, help="outer cross-validation folds (default 10)")
-    parser.add_argument("--epochs", type=int, help="most epochs per fold (default 100)")
-    parser.add_argument("--batch-size", type=int, help="training batch size (default 32)")
-    parser.add_argument("--lr", type=float, help="Adam learning rate (default 1e-4)")
+    defaults = Config()
     parser.add_argument(
-        "--boundaries", type=int, help="equal-width label bins CenterIR groups (default 16)"
+        "--folds", type=int, help=f"outer cross-validation folds (default {defaults.folds})"
     )
-    parser.add_argument("--k", help="CenterIR group sizes in bins, e.g. 1,3,5,15 (default)")
     parser.add_argument(
-        "--lambda", dest="lambda_", type=float, help="weight of the CenterIR term (default 5e-8)"
+        "--epochs", type=int, help=f"most epochs per fold (default {defaults.epochs})"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, help=f"training batch size (default {defaults.batch_size})"
+    )
+    parser.add_argument("--lr", type=float, help=f"Adam learning rate (default {defaults.lr:g})")
+    parser.add_argument(
+        "--boundaries",
+        type=int,
+        help=f"equal-width label bins CenterIR groups (default {defaults.boundaries})",
+    )
+    parser.add_argument(
+        "--k", help=f"CenterIR group sizes in bins (default {format_k(defaults.k)})"
+    )
+    parser.add_argument(
+        "--lambda",
+        dest="lambda_",
+        type=float,
+        help=f"weight of the CenterIR term (default {defaults.lambda_:g}; 0: plain MSE)",
     )
     parser.add_argument(
         "--remainder",
@@ -207,24 +217,29 @@ def dataset_from_args(args: argparse.Namespace, config: Config) -> EEGDataset:
     return dataset
 
 
+REPORT_COLUMNS = ("mae", "rmse", "r2", "balanced_mae", "few_mae", "subject_mae", "subject_r2")
+
+
 def print_report(result: CVResult) -> None:
     """Per-fold table and mean ± std over folds, with every warning."""
-    names = ("mae", "rmse", "r2", "balanced_mae", "few_mae")
-    print(f"{'fold':>4}  " + "  ".join(f"{n:>12}" for n in names) + f"  {'epoch':>5}  {'s':>6}")
-    for fold in result.folds:
-        cells = "  ".join(f"{fold.metrics[n]:12.3f}" for n in names)
-        print(f"{fold.fold + 1:>4}  {cells}  {fold.selected_epoch:>5}  {fold.seconds:6.1f}")
-    summary = result.summary
-    cells = "  ".join(f"{summary[n]:6.3f}±{summary[n + '_std']:<5.3f}" for n in names)
-    print(f"{'mean':>4}  {cells}")
-    config = result.config
-    print(
-        f"fold-averaged MAE {summary['mae']:.3f} ± {summary['mae_std']:.3f} over "
-        f"{len(result.folds)} folds (lr {config['lr']:g}, boundaries {config['boundaries']}, "
-        f"k {format_k(config['k'])}, lambda {config['lambda']:g}, "
-        f"selection '{config['selection']}')"
-    )
-    if result.status != "complete":
+    if result.folds:
+        names = [name for name in REPORT_COLUMNS if name in result.folds[0].metrics]
+        head = "  ".join(f"{n:>12}" for n in names)
+        print(f"{'fold':>4}  {head}  {'epoch':>5}  {'s':>6}")
+        for fold in result.folds:
+            cells = "  ".join(f"{fold.metrics[n]:12.3f}" for n in names)
+            print(f"{fold.fold + 1:>4}  {cells}  {fold.selected_epoch:>5}  {fold.seconds:6.1f}")
+        summary = result.summary
+        cells = "  ".join(f"{summary[n]:6.3f}±{summary[std_key(n)]:<5.3f}" for n in names)
+        print(f"{'mean':>4}  {cells}")
+        config = result.config
+        print(
+            f"fold-averaged MAE {summary['mae']:.3f} ± {summary[std_key('mae')]:.3f} over "
+            f"{len(result.folds)} folds (lr {config['lr']:g}, boundaries "
+            f"{config['boundaries']}, k {format_k(config['k'])}, lambda {config['lambda']:g}, "
+            f"selection '{config['selection']}')"
+        )
+    if result.status != Status.COMPLETE:
         print(f"status: {result.status}: {result.message}")
     for warning in result.warnings:
         print(f"warning: {warning}")
@@ -233,9 +248,8 @@ def print_report(result: CVResult) -> None:
 def write_outputs(result: CVResult, dataset: EEGDataset, out: Path) -> None:
     """metrics.json and predictions.csv (one row per window, its out-of-fold prediction)."""
     out.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(result.to_dict(), indent=2, allow_nan=True)
-    # strict JSON has no NaN: a metric with no sample (e.g. no few-shot window) becomes null
-    (out / "metrics.json").write_text(text.replace("NaN", "null") + "\n")
+    # a metric with no sample (e.g. no few-shot window) is NaN, written as null
+    write_json_file(out / "metrics.json", result.to_dict())
     with open(out / "predictions.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["index", "subject", "fold", "y_true", "y_pred"])
@@ -269,7 +283,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.out:
         write_outputs(result, dataset, args.out)
         print(f"wrote {args.out / 'metrics.json'} and {args.out / 'predictions.csv'}")
-    return 0 if result.status == "complete" else 1
+    return 0 if result.status == Status.COMPLETE else 1
 
 
 def cmd_fit_final(args: argparse.Namespace) -> int:
@@ -285,14 +299,14 @@ def cmd_fit_final(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         result = run_cv(config, dataset, str(device))
-        if result.status != "complete":
+        if result.status != Status.COMPLETE:
             print(f"error: cross-validation {result.status}: {result.message}", file=sys.stderr)
             return 1
         epochs = max(1, int(round(result.summary["median_selected_epoch"])))
     print(f"training on all {dataset.n_samples} windows for {epochs} epochs", file=sys.stderr)
     everything = np.arange(dataset.n_samples)
     outcome = fit_model(config, dataset, everything, None, device, config.seed, epochs=epochs)
-    if outcome.status != "complete":
+    if outcome.status != Status.COMPLETE:
         print(f"error: training {outcome.status}: {outcome.message}", file=sys.stderr)
         return 1
     save_model_file(args.out, outcome, config, epochs)
@@ -318,15 +332,8 @@ COMMANDS = {"train": cmd_train, "fit-final": cmd_fit_final, "predict": cmd_predi
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return COMMANDS[args.command](args)
-    except (DataError, ConfigError, ValueError) as err:
-        message = " ".join(str(err).split())
-        print(f"error: {message}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    configure_runtime()
+    return run_command(lambda: COMMANDS[args.command](args))
 
 
 if __name__ == "__main__":

@@ -15,15 +15,37 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
-from centerir.loss import REMAINDER_POLICIES, check_k_set
+from centerir.contract import (
+    PUBLISHED,
+    REMAINDER_POLICIES,
+    SELECTIONS,
+    STUDY_NOTE_KEY,
+    UserError,
+)
 
-SELECTIONS = ("inner", "test")
 
-
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A bad configuration; ``str(err)`` is one line saying what is wrong and what is valid."""
+
+
+def check_k_set(k: Sequence[int]) -> tuple[int, ...]:
+    """Validate a k set (group sizes >= 1, none repeated); return it as a tuple of ints.
+
+    Raises ``ValueError`` (the loss's callers may be library code); :func:`parse_k` turns it
+    into a ``ConfigError`` for files and flags.
+    """
+    values = tuple(k)
+    if not values:
+        raise ValueError("k must hold at least one group size, got an empty k set.")
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"every k must be an int >= 1, got k={list(values)!r}.")
+    if len(set(values)) != len(values):
+        raise ValueError(f"k must not repeat a value, got k={list(values)!r}.")
+    return tuple(int(v) for v in values)
 
 
 def parse_k(value: str | Sequence[int]) -> tuple[int, ...]:
@@ -58,16 +80,17 @@ def format_k(k: Sequence[int]) -> str:
 class Config:
     """Every hyperparameter of one CenterIR cross-validation.
 
-    Defaults are the published ones (batch 32, lr 1e-4, 100 epochs, 16 boundaries,
-    k = 1-3-5-15, lambda 5e-8, 10 folds) plus this project's protocol settings.
+    Defaults are the published ones (batch 32, 100 epochs, 10 folds and
+    :data:`centerir.contract.PUBLISHED`: lr 1e-4, 16 boundaries, k = 1-3-5-15, lambda 5e-8)
+    plus this project's protocol settings.
     """
 
-    lr: float = 1e-4  # Adam learning rate
+    lr: float = PUBLISHED["lr"]  # Adam learning rate
     batch_size: int = 32  # training samples per optimiser step
     epochs: int = 100  # most epochs per fold; early stopping may end a fold sooner
-    boundaries: int = 16  # equal-width label bins fitted on each fold's training labels
-    k: tuple[int, ...] = (1, 3, 5, 15)  # CenterIR group sizes, in kept bins
-    lambda_: float = 5e-8  # weight of the CenterIR term: loss = MSE + lambda * CenterIR
+    boundaries: int = PUBLISHED["boundaries"]  # equal-width label bins fitted on fit labels
+    k: tuple[int, ...] = tuple(int(v) for v in PUBLISHED["k"].split("-"))  # CenterIR group sizes
+    lambda_: float = PUBLISHED["lambda"]  # CenterIR weight: loss = MSE + lambda * CenterIR
     remainder: str = (
         "group"  # k not dividing the kept bins: "group" (last group smaller) or "strict" (error)
     )
@@ -87,6 +110,8 @@ class Config:
     metric_bins: int = 16  # label bins for balanced and many/medium/few-shot MAE (not tuned)
     few_shot: int = 20  # a label bin with fewer training samples than this is "few-shot"
     many_shot: int = 100  # ... and with more than this, "many-shot"
+    subject_few_shot: int = 3  # the same for subject-level metrics, in training subjects
+    subject_many_shot: int = 10
 
     def __post_init__(self):
         checks = [
@@ -110,6 +135,11 @@ class Config:
             ("dropout", 0 <= self.dropout < 1, "in [0, 1)"),
             ("metric_bins", self.metric_bins >= 1, ">= 1"),
             ("few_shot", 0 <= self.few_shot <= self.many_shot, "between 0 and many_shot"),
+            (
+                "subject_few_shot",
+                0 <= self.subject_few_shot <= self.subject_many_shot,
+                "between 0 and subject_many_shot",
+            ),
         ]
         try:
             check_k_set(self.k)
@@ -220,8 +250,10 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
 
 
 def load_config(path: str | Path, base: Config | None = None) -> Config:
-    """Read a config file (JSON, TOML or YAML) of :class:`Config` keys."""
+    """Read a config file (JSON, TOML or YAML) of :class:`Config` keys (and optionally the
+    exported note ``centerir.contract.STUDY_NOTE_KEY``, which is ignored)."""
     values = read_mapping(path)
+    values.pop(STUDY_NOTE_KEY, None)
     try:
         return Config.from_dict(values, base)
     except ConfigError as err:

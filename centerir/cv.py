@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from centerir import contract
 from centerir.batches import predict_indices
 from centerir.config import Config, ConfigError
+from centerir.contract import Status
 from centerir.data import EEGDataset
 from centerir.loss import CenterIRLoss
-from centerir.metrics import regression_metrics, summarize
+from centerir.metrics import regression_metrics, subject_metrics, summarize
 from centerir.splits import UNGROUPED_WARNING, inner_split, outer_folds
 from centerir.training import fit_model, resolve_device
 
@@ -37,13 +39,14 @@ class FoldResult:
     """One finished fold: its test metrics and out-of-fold predictions."""
 
     fold: int  # 0-based
-    metrics: dict[str, float]  # see centerir.metrics.METRIC_NAMES
-    selected_epoch: int  # 1-based
+    metrics: dict[str, float]  # centerir.contract.METRICS (subject ones with subject ids)
+    selected_epoch: int  # 1-based; 0 for a model-free baseline
     epochs_run: int
     seconds: float
     device: str
     test_index: list[int]
     predictions: list[float]
+    centerir_share: float = 0.0  # see centerir.contract.CENTERIR_SHARE
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,7 +63,7 @@ class CVResult:
     config: dict[str, Any]
     folds: list[FoldResult]
     n_folds: int
-    status: str = "running"
+    status: Status = Status.RUNNING
     message: str = ""
     warnings: list[str] = field(default_factory=list)
 
@@ -69,15 +72,40 @@ class CVResult:
         """Mean and std over finished folds of every metric, plus fold counts and epochs."""
         values = summarize([fold.metrics for fold in self.folds]) if self.folds else {}
         epochs = [fold.selected_epoch for fold in self.folds]
-        values["folds_done"] = len(self.folds)
+        values[contract.FOLDS_DONE] = len(self.folds)
         values["median_selected_epoch"] = float(np.median(epochs)) if epochs else math.nan
-        values["seconds"] = float(sum(fold.seconds for fold in self.folds))
+        values[contract.SECONDS] = float(sum(fold.seconds for fold in self.folds))
+        return values
+
+    def report(self) -> dict[str, Any]:
+        """The trial report of the folds finished so far (keys of :mod:`centerir.contract`):
+        each metric's mean, std and per-fold values, fold counts, seconds, device, the
+        CenterIR share, status and message."""
+        summary = self.summary
+        values: dict[str, Any] = {}
+        for name in contract.METRICS:
+            if name in summary:
+                values[name] = summary[name]
+                values[contract.std_key(name)] = summary[contract.std_key(name)]
+                values[contract.folds_key(name)] = [fold.metrics[name] for fold in self.folds]
+        shares = [fold.centerir_share for fold in self.folds]
+        values.update(
+            {
+                contract.FOLDS_DONE: len(self.folds),
+                contract.FOLDS_TOTAL: self.n_folds,
+                contract.SECONDS: summary[contract.SECONDS],
+                contract.DEVICE: self.folds[-1].device if self.folds else "",
+                contract.CENTERIR_SHARE: float(np.mean(shares)) if shares else math.nan,
+                contract.STATUS: str(self.status),
+                contract.MESSAGE: self.message,
+            }
+        )
         return values
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "status": self.status,
-            "message": self.message,
+            contract.STATUS: str(self.status),
+            contract.MESSAGE: self.message,
             "warnings": self.warnings,
             "config": self.config,
             "n_folds": self.n_folds,
@@ -153,7 +181,7 @@ def cross_validate(
     Returns
     -------
     CVResult
-        ``status`` "complete", or "diverged" with ``message`` when a NaN/inf loss stopped
+        ``status`` complete, or diverged with ``message`` when a NaN/inf loss stopped
         the config (finished folds are kept). Never raises for divergence.
     """
     device = resolve_device(device) if isinstance(device, str) else device
@@ -173,12 +201,12 @@ def cross_validate(
         train, test = folds[number]
         fold_result, problem = run_fold(config, dataset, number, train, test, device, callbacks)
         if problem:
-            result.status, result.message = "diverged", f"fold {number + 1}: {problem}"
+            result.status, result.message = Status.DIVERGED, f"fold {number + 1}: {problem}"
             return result
         result.folds.append(fold_result)
         for callback in callbacks:
             callback.on_fold_end(fold_result, result)
-    result.status = "complete"
+    result.status = Status.COMPLETE
     return result
 
 
@@ -200,9 +228,34 @@ def run_fold(
             callback.on_epoch_end(number, epoch, logs)
 
     outcome = fit_model(config, dataset, fit, val, device, config.seed + number, on_epoch=on_epoch)
-    if outcome.status != "complete":
+    if outcome.status != Status.COMPLETE:
         return None, outcome.message
     predictions = predict_indices(outcome.model, dataset, test, outcome.standardizer, device)
+    return FoldResult(
+        fold=number,
+        metrics=fold_metrics(config, dataset, train, test, predictions),
+        selected_epoch=outcome.selected_epoch,
+        epochs_run=outcome.epochs_run,
+        seconds=time.perf_counter() - started,
+        device=str(device),
+        test_index=test.tolist(),
+        predictions=predictions.tolist(),
+        centerir_share=outcome.centerir_share,
+    ), ""
+
+
+def fold_metrics(
+    config: Config,
+    dataset: EEGDataset,
+    train: np.ndarray,
+    test: np.ndarray,
+    predictions: np.ndarray,
+) -> dict[str, float]:
+    """Window metrics of one test fold, and subject metrics when subject ids are known.
+
+    ``train`` (every training index of the fold) defines the bins and shot regions;
+    ``predictions`` (len(test),) are the test windows' predicted scores.
+    """
     metrics = regression_metrics(
         dataset.y[test],
         predictions,
@@ -211,13 +264,15 @@ def run_fold(
         config.few_shot,
         config.many_shot,
     )
-    return FoldResult(
-        fold=number,
-        metrics=metrics,
-        selected_epoch=outcome.selected_epoch,
-        epochs_run=outcome.epochs_run,
-        seconds=time.perf_counter() - started,
-        device=str(device),
-        test_index=test.tolist(),
-        predictions=predictions.tolist(),
-    ), ""
+    if dataset.groups is not None:
+        metrics |= subject_metrics(
+            dataset.y[test],
+            predictions,
+            dataset.groups[test],
+            dataset.y[train],
+            dataset.groups[train],
+            config.metric_bins,
+            config.subject_few_shot,
+            config.subject_many_shot,
+        )
+    return metrics

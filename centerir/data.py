@@ -16,10 +16,12 @@ naming the file (its path as given), what was expected and what was found.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+from centerir.contract import UserError
 
 # Bytes of X read at a time by the NaN/inf scan: bounds memory whatever the window size.
 FINITE_CHUNK_BYTES = 64 * 2**20
@@ -30,7 +32,7 @@ GROUP_KINDS = "iuUSf"
 PathLike = str | os.PathLike[str]
 
 
-class DataError(ValueError):
+class DataError(UserError):
     """Bad user data; ``str(err)`` is one line naming the file, expectation and finding."""
 
 
@@ -52,6 +54,9 @@ class EEGDataset:
     x_name, y_name, groups_name : str
         The file each array came from, as given ("" when not from a file); messages about
         one array name its file, falling back to ``source``.
+    rows : ndarray of int, shape (N,), or None
+        For a subset (:meth:`subset`): which rows of ``x`` its windows are; ``x`` stays the
+        whole array, shared and never copied. None: all rows of ``x``, in order.
     """
 
     x: np.ndarray
@@ -61,11 +66,12 @@ class EEGDataset:
     x_name: str = ""
     y_name: str = ""
     groups_name: str = ""
+    rows: np.ndarray | None = None
 
     @property
     def n_samples(self) -> int:
         """N, the number of windows."""
-        return int(self.x.shape[0])
+        return int(self.y.shape[0])
 
     @property
     def n_channels(self) -> int:
@@ -100,7 +106,19 @@ class EEGDataset:
         elif rows.dtype.kind not in "iu":
             # A boolean mask would silently index rows 0 and 1 if cast to int.
             raise ValueError(f"indices must be integers, got dtype {rows.dtype}.")
+        if self.rows is not None:
+            rows = self.rows[rows]
         return np.ascontiguousarray(self.x[rows], dtype=np.float32)
+
+    def subset(self, indices: np.ndarray) -> EEGDataset:
+        """The windows ``indices`` (int, shape (n,)) as a dataset of n windows, sharing X."""
+        indices = np.asarray(indices, dtype=np.intp)
+        return replace(
+            self,
+            y=self.y[indices],
+            groups=None if self.groups is None else self.groups[indices],
+            rows=indices if self.rows is None else self.rows[indices],
+        )
 
 
 def open_npy(path: PathLike, role: str) -> np.ndarray:

@@ -23,26 +23,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from centerir.bins import LabelBins
-
-REMAINDER_POLICIES = ("group", "strict")
+from centerir.config import check_k_set
+from centerir.contract import REMAINDER_POLICIES
 
 
 def divisors(n: int) -> list[int]:
     """Positive divisors of ``n`` in increasing order."""
     return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def check_k_set(k: Sequence[int]) -> tuple[int, ...]:
-    """Validate a k set and return it as a tuple of ints."""
-    values = tuple(k)
-    if not values:
-        raise ValueError("k must hold at least one group size, got an empty k set.")
-    for value in values:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"every k must be an int >= 1, got k={list(values)!r}.")
-    if len(set(values)) != len(values):
-        raise ValueError(f"k must not repeat a value, got k={list(values)!r}.")
-    return tuple(int(v) for v in values)
 
 
 def group_weights(group_counts: np.ndarray) -> np.ndarray:

@@ -5,6 +5,11 @@ Besides MAE, RMSE, MSE and R², the imbalance-aware metrics of deep imbalanced r
 (mean of per-bin MAEs, so rare scores count as much as common ones) and the MAE over
 many-, medium- and few-shot label regions, by how many *training* samples a test label's
 bin has (> 100, 20-100, < 20 by default).
+
+Severity is one score per person, so with subject ids every fold is also scored over
+subjects (:func:`subject_metrics`): each subject's window predictions are averaged into one
+prediction, and the bins and shot regions count training *subjects*. Metric names are
+those of :mod:`centerir.contract`.
 """
 
 from __future__ import annotations
@@ -15,17 +20,7 @@ import numpy as np
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from centerir.bins import LabelBins
-
-METRIC_NAMES = (
-    "mae",
-    "rmse",
-    "mse",
-    "r2",
-    "balanced_mae",
-    "many_mae",
-    "medium_mae",
-    "few_mae",
-)
+from centerir.contract import METRICS, SUBJECT_METRICS, std_key
 
 
 def regression_metrics(
@@ -54,8 +49,8 @@ def regression_metrics(
     Returns
     -------
     dict
-        ``METRIC_NAMES`` -> float. A region with no test sample is NaN, and so is R² on a
-        test fold whose scores are all equal.
+        ``centerir.contract.WINDOW_METRICS`` -> float. A region with no test sample is NaN,
+        and so is R² on a test fold whose scores are all equal.
     """
     y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
     y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
@@ -89,16 +84,109 @@ def regression_metrics(
     }
 
 
+def subject_means(values: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of ``values`` (N,) per subject: (subject ids (S,), sorted; means (S,) float64)."""
+    ids, inverse = np.unique(subjects, return_inverse=True)
+    sums = np.bincount(inverse, weights=np.asarray(values, dtype=np.float64), minlength=len(ids))
+    return ids, sums / np.bincount(inverse, minlength=len(ids))
+
+
+def subject_metrics(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    subjects: np.ndarray,
+    train_labels: np.ndarray,
+    train_subjects: np.ndarray,
+    metric_bins: int = 16,
+    few_shot: int = 3,
+    many_shot: int = 10,
+) -> dict[str, float]:
+    """Metrics of one test fold over subjects rather than windows.
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (N,)
+        Test windows' scores and predictions.
+    subjects : ndarray, shape (N,)
+        Subject id of each test window; a subject's prediction is the mean of its windows'.
+    train_labels, train_subjects : ndarray, shape (M,)
+        The fold's training windows' scores and subject ids; each training subject counts
+        once (at its mean score) in the bins and shot regions.
+    metric_bins, few_shot, many_shot : int
+        As in :func:`regression_metrics`, with the thresholds in training subjects.
+
+    Returns
+    -------
+    dict
+        ``centerir.contract.SUBJECT_METRICS`` -> float (NaN as in :func:`regression_metrics`).
+    """
+    _, true_means = subject_means(y_true, subjects)
+    _, pred_means = subject_means(y_pred, subjects)
+    _, train_means = subject_means(train_labels, train_subjects)
+    metrics = regression_metrics(
+        true_means, pred_means, train_means, metric_bins, few_shot, many_shot
+    )
+    return {name: metrics[name.removeprefix("subject_")] for name in SUBJECT_METRICS}
+
+
 def summarize(per_fold: list[dict[str, float]]) -> dict[str, float]:
     """Mean and sample standard deviation over folds: ``{"mae": ..., "mae_std": ...}``.
 
-    NaN folds (e.g. no few-shot test sample) are left out of that metric's mean; the std of
-    fewer than two values is 0.
+    Every metric of ``centerir.contract.METRICS`` the folds hold is summarised (subject
+    metrics only exist with subject ids). NaN folds (e.g. no few-shot test sample) are left
+    out of that metric's mean; the std of fewer than two values is 0.
     """
     summary: dict[str, float] = {}
-    for name in METRIC_NAMES:
+    present = [name for name in METRICS if per_fold and name in per_fold[0]]
+    for name in present:
         values = np.array([fold[name] for fold in per_fold], dtype=np.float64)
         values = values[~np.isnan(values)]
         summary[name] = float(values.mean()) if values.size else math.nan
-        summary[f"{name}_std"] = float(values.std(ddof=1)) if values.size > 1 else 0.0
+        summary[std_key(name)] = float(values.std(ddof=1)) if values.size > 1 else 0.0
     return summary
+
+
+def bootstrap_mae_intervals(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    subjects: np.ndarray | None,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, list[float]]:
+    """Percentile bootstrap intervals of the window MAE and, with subject ids, the subject
+    MAE, resampling whole subjects (windows of one person are not independent).
+
+    Parameters
+    ----------
+    y_true, y_pred : ndarray, shape (N,)
+    subjects : ndarray, shape (N,), or None
+        Subject of each window; None resamples windows.
+    n_resamples : int
+    seed : int
+    level : float
+        Coverage of the interval.
+
+    Returns
+    -------
+    dict
+        ``{"mae": [low, high]}`` and, with subjects, ``"subject_mae": [low, high]``.
+    """
+    y_true = np.asarray(y_true, dtype=np.float64)
+    errors = np.abs(y_true - np.asarray(y_pred, dtype=np.float64))
+    units = np.arange(len(errors)) if subjects is None else subjects
+    ids, inverse = np.unique(units, return_inverse=True)
+    error_sum = np.bincount(inverse, weights=errors, minlength=len(ids))
+    window_count = np.bincount(inverse, minlength=len(ids))
+    _, true_means = subject_means(y_true, units)
+    _, pred_means = subject_means(y_pred, units)
+    unit_error = np.abs(true_means - pred_means)
+    rng = np.random.default_rng(seed)
+    draws = rng.integers(0, len(ids), size=(n_resamples, len(ids)))
+    tails = [100 * (1 - level) / 2, 100 * (1 + level) / 2]
+    window_mae = error_sum[draws].sum(axis=1) / window_count[draws].sum(axis=1)
+    intervals = {"mae": [float(v) for v in np.percentile(window_mae, tails)]}
+    if subjects is not None:
+        subject_mae = unit_error[draws].mean(axis=1)
+        intervals["subject_mae"] = [float(v) for v in np.percentile(subject_mae, tails)]
+    return intervals

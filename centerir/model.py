@@ -6,8 +6,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from centerir.cpu_math import resolve_vector_math
-
 LOG_EPS = 1e-6  # floor of the log of pooled power, so flat or all-zero windows stay finite
 
 
@@ -100,7 +98,6 @@ class CNNBiLSTM(nn.Module):
             )
         self.n_channels = n_channels
         self.n_times = n_times
-        resolve_vector_math()  # before the first multi-threaded safe_log
         self.fused_conv = fused_conv
         self.temporal = nn.Conv2d(1, n_filters, (1, temporal_kernel), bias=False)
         self.spatial = nn.Conv2d(n_filters, n_filters, (n_channels, 1), bias=False)

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from centerir.batches import ChannelStandardizer, iterate_batches, predict_indices
-from centerir.config import Config
+from centerir.config import Config, ConfigError
+from centerir.contract import Status
 from centerir.data import EEGDataset
 from centerir.loss import CenterIRLoss
 from centerir.model import CNNBiLSTM
@@ -25,12 +26,22 @@ EpochHook = Callable[[int, dict], None]
 
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; otherwise the named torch device."""
+    """``"auto"``: CUDA when available, else CPU; otherwise the named torch device.
+
+    A name torch does not know, or CUDA where there is none, is a ``ConfigError``.
+    """
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(
+            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got device={name!r}."
+        ) from None
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got device={name!r}.")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device must be available, got device={name!r} but CUDA is not.")
+        raise ConfigError(f"device must be available, got device={name!r} but CUDA is not.")
     return device
 
 
@@ -52,15 +63,30 @@ def build_model(config: Config, n_channels: int, n_times: int) -> CNNBiLSTM:
 class FitOutcome:
     """A trained model at its selected epoch.
 
-    ``status`` is ``"complete"`` or ``"diverged"`` (then ``message`` says where).
+    ``status`` is complete or diverged (then ``message`` says where).
     """
 
     model: CNNBiLSTM
     standardizer: ChannelStandardizer
     selected_epoch: int  # 1-based; the epoch whose weights ``model`` holds
     epochs_run: int
-    status: str = "complete"
+    centerir_share: float  # mean over epoch 1's batches of lambda * gradient_ratio
+    status: Status = Status.COMPLETE
     message: str = ""
+
+
+def gradient_ratio(
+    mse: torch.Tensor, centerir: torch.Tensor, features: torch.Tensor
+) -> torch.Tensor:
+    """|dCenterIR/dfeatures| / |dMSE/dfeatures| for one batch, before lambda; a 0-d tensor.
+
+    Everything below the features (LSTM, convolutions) receives the sum of the two
+    gradients, so this says how hard the CenterIR term pulls against MSE per unit lambda.
+    Only the head is back-propagated (for MSE); the graph is kept for the real backward.
+    """
+    (mse_grad,) = torch.autograd.grad(mse, features, retain_graph=True)
+    (centerir_grad,) = torch.autograd.grad(centerir, features, retain_graph=True)
+    return centerir_grad.norm() / mse_grad.norm().clamp(min=torch.finfo(mse_grad.dtype).tiny)
 
 
 def fit_model(
@@ -77,7 +103,9 @@ def fit_model(
 
     Without ``val_index`` the model of the last epoch is kept (used to fit a final model
     for a fixed epoch count). Early stopping after ``config.patience`` epochs without
-    validation improvement. A NaN or inf loss stops training with status "diverged".
+    validation improvement. A NaN or inf loss stops training with status diverged. During
+    epoch 1 the CenterIR term's pull on the features is measured (:func:`gradient_ratio`,
+    times lambda; 0 when lambda is 0).
     """
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
@@ -95,6 +123,7 @@ def fit_model(
     targets = torch.from_numpy(dataset.y.astype(np.float32))
     epochs = epochs or config.epochs
     best_mae, best_epoch, best_state = math.inf, 0, None
+    shares: list[torch.Tensor] = []
     epoch = 0
     for epoch in range(1, epochs + 1):
         model.train()
@@ -104,17 +133,22 @@ def fit_model(
         ):
             y = targets[batch].unsqueeze(1).to(device)
             prediction, features = model(x)
-            loss = F.mse_loss(prediction, y) + config.lambda_ * criterion(features, y)
+            mse = F.mse_loss(prediction, y)
+            centerir = criterion(features, y)
+            loss = mse + config.lambda_ * centerir
             if not torch.isfinite(loss):
                 return FitOutcome(
                     model,
                     standardizer,
                     best_epoch,
                     epoch,
-                    "diverged",
+                    mean_share(shares),
+                    Status.DIVERGED,
                     f"loss became {loss.item()} in epoch {epoch} (lr={config.lr:g}, "
                     f"lambda={config.lambda_:g}); a lower learning rate usually helps",
                 )
+            if epoch == 1 and config.lambda_ > 0:
+                shares.append(config.lambda_ * gradient_ratio(mse, centerir, features).detach())
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -134,6 +168,11 @@ def fit_model(
         if val_index is not None and config.patience and epoch - best_epoch >= config.patience:
             break
     if best_state is None:
-        return FitOutcome(model, standardizer, epoch, epoch)
+        return FitOutcome(model, standardizer, epoch, epoch, mean_share(shares))
     model.load_state_dict(best_state)
-    return FitOutcome(model, standardizer, best_epoch, epoch)
+    return FitOutcome(model, standardizer, best_epoch, epoch, mean_share(shares))
+
+
+def mean_share(shares: list[torch.Tensor]) -> float:
+    """Mean of the per-batch CenterIR shares (0 when none was measured, e.g. lambda 0)."""
+    return float(torch.stack(shares).mean()) if shares else 0.0

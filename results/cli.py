@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from results.compare import compare_top_two
-from results.experiment import ExperimentError, load
+from centerir.command_line import OneLineParser, run_command
+from centerir.contract import STATUS
+from results.experiment import ExperimentError, study_settings, trials_only
 from results.export import export_configs, export_table
-from results.ranking import rank
+from results.nested import is_nested, nested_lines
+from results.ranking import candidates
 from results.report import write_report
-from results.table import format_ranking
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a bad command line in one line (exit code 2)."""
-
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+from results.summary import export_note, open_study, summary_lines
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,14 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def ranking_text(experiment: Path, top: int) -> tuple[str, int]:
-    """The ranking as text, and how many trials are complete."""
-    frame = load(experiment)
-    ranked = rank(frame)
-    text = format_ranking(ranked, frame, top=top)
-    if len(ranked) >= 2:
-        text += "\n" + compare_top_two(ranked)
-    return text, len(ranked)
+def ranking_text(experiment: Path, top: int) -> str:
+    """The study's summary as text (a nested study's: over its outer folds)."""
+    if is_nested(study_settings(experiment)):
+        return "\n".join(nested_lines(experiment))
+    return "\n".join(summary_lines(open_study(experiment), top))
 
 
 def stop_on_sigterm(signum, frame):
@@ -73,7 +64,7 @@ def watch(experiment: Path, top: int, every: float) -> int:
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         while True:
-            text, _ = ranking_text(experiment, top)
+            text = ranking_text(experiment, top)
             print(f"\033[2J\033[H{time.strftime('%H:%M:%S')}  {experiment}\n{text}", flush=True)
             time.sleep(every)
     except KeyboardInterrupt:
@@ -84,39 +75,53 @@ def run(args: argparse.Namespace) -> int:
     if args.top < 1 or args.export_top < 1 or args.every <= 0:
         raise ExperimentError("--top and --export-top must be >= 1 and --every > 0.")
     if args.watch:
-        load(args.experiment)  # fail at once on a folder that is no experiment
+        study_settings(args.experiment)  # fail at once on a folder that is no experiment
         return watch(args.experiment, args.top, args.every)
-    frame = load(args.experiment)
-    if frame.empty:
+    if is_nested(study_settings(args.experiment)):
+        asked = [
+            flag
+            for flag, value in (
+                ("--export", args.export),
+                ("--csv", args.csv),
+                ("--parquet", args.parquet),
+                ("--report", args.report),
+            )
+            if value
+        ]
+        if asked:
+            raise ExperimentError(
+                f"{args.experiment}: a nested study has no single best config or table; give "
+                f"{' '.join(asked)} with one outer fold's folder ({args.experiment}/*-outer*)."
+            )
+        print(ranking_text(args.experiment, args.top))
+        return 0
+    study = open_study(args.experiment)
+    if not study.has_trials:
         raise ExperimentError(f"{args.experiment}: the experiment has no trials yet.")
-    ranked = rank(frame)
-    if ranked.empty:
-        statuses = ", ".join(f"{n} {s}" for s, n in frame["status"].value_counts().items())
+    if candidates(study.ranked).empty:
+        trials = trials_only(study.frame)
+        statuses = ", ".join(f"{n} {s}" for s, n in trials[STATUS].value_counts().items())
         raise ExperimentError(f"{args.experiment}: no complete trial to rank ({statuses}).")
     if args.parquet is not None:
         try:
             import pyarrow  # noqa: F401
         except ImportError:
             raise ExperimentError("--parquet needs pyarrow: pip install pyarrow.") from None
-    print(format_ranking(ranked, frame, top=args.top))
-    print(compare_top_two(ranked))
+    print("\n".join(summary_lines(study, args.top)))
     if args.export:
-        for path in export_configs(ranked, args.export, args.export_top):
+        note = export_note(study)
+        for path in export_configs(study.ranked, args.export, args.export_top, note):
             print(f"wrote {path}")
     for path in (args.csv, args.parquet):
         if path:
-            export_table(frame, path)
+            export_table(study.frame, path)
             print(f"wrote {path}")
     if args.report:
-        path = write_report(frame, ranked, args.report, f"Study {args.experiment.name}")
+        path = write_report(study, args.report, f"Study {args.experiment.name}")
         print(f"wrote {path}")
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        return run(args)
-    except ExperimentError as err:
-        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 2
+    return run_command(lambda: run(args))

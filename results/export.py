@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from centerir.contract import METRICS, STUDY_NOTE_KEY, folds_key
 from results.ranking import best_configs
 
 TABLE_DROP = ("config",)  # nested; its keys are already columns
@@ -21,24 +22,32 @@ def config_text(config: dict[str, Any], path: Path) -> str:
     return json.dumps(config, indent=2) + "\n"
 
 
-def export_configs(ranked: pd.DataFrame, path: Path, n: int = 1) -> list[Path]:
+def export_configs(
+    ranked: pd.DataFrame, path: Path, n: int = 1, note: dict[str, Any] | None = None
+) -> list[Path]:
     """The best config to ``path``; with ``n`` > 1 also rank 2.. to ``<stem>_rank<i><suffix>``.
 
-    Each file holds exactly the keys ``python -m centerir train --config`` accepts.
+    Each file holds exactly the keys ``python -m centerir train --config`` accepts, plus,
+    when ``note`` is given, ``STUDY_NOTE_KEY``: where the config came from (the study, its
+    objective, the held-out subjects), which training ignores.
     """
     written = []
     for rank, config in enumerate(best_configs(ranked, n), start=1):
         target = path if rank == 1 else path.with_name(f"{path.stem}_rank{rank}{path.suffix}")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(config_text(config, target))
+        values = config if note is None else {**config, STUDY_NOTE_KEY: {**note, "rank": rank}}
+        target.write_text(config_text(values, target))
         written.append(target)
     return written
 
 
 def export_table(frame: pd.DataFrame, path: Path) -> None:
-    """Every trial to CSV, or Parquet for .parquet (needs pyarrow)."""
+    """Every trial and baseline to CSV, or Parquet for .parquet (needs pyarrow); per-fold
+    values as ``;``-separated text."""
     table = frame.drop(columns=list(TABLE_DROP))
-    table["fold_maes"] = table["fold_maes"].map(lambda maes: ";".join(f"{m:.6g}" for m in maes))
+    for name in METRICS:
+        column = folds_key(name)
+        table[column] = table[column].map(lambda values: ";".join(f"{v:.6g}" for v in values))
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".parquet":
         table.to_parquet(path, index=False)

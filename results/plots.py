@@ -12,22 +12,61 @@ import pandas as pd  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from centerir.contract import (  # noqa: E402
+    ROLE,
+    ROLE_LABELS,
+    STATUS,
+    Role,
+    Status,
+    folds_key,
+    objective_mode,
+)
+from results.ranking import CANDIDATE_ROLES, candidates  # noqa: E402
+
 LOG_PARAMS = ("lr", "lambda")
 BOX_PARAMS = ("k", "boundaries")
+BASELINE_STYLES = {
+    Role.MEAN_PREDICTOR: "tab:gray",
+    Role.MEDIAN_PREDICTOR: "tab:brown",
+    Role.PLAIN_MSE: "tab:green",
+}
 
 
-def optimisation_history(frame: pd.DataFrame) -> Figure:
-    """Fold-averaged MAE of each complete trial in start order, and the best so far."""
-    complete = frame[frame["status"] == "complete"].sort_values("started")
+def searched(frame: pd.DataFrame) -> pd.DataFrame:
+    """Complete trials that may be best (searched and published)."""
+    return frame[(frame[STATUS] == Status.COMPLETE) & frame[ROLE].isin(CANDIDATE_ROLES)]
+
+
+def draw_baselines(ax, frame: pd.DataFrame, objective: str) -> None:
+    """A labelled horizontal line per complete baseline row (plain MSE, mean, median)."""
+    for role, color in BASELINE_STYLES.items():
+        rows = frame[(frame[ROLE] == str(role)) & (frame[STATUS] == Status.COMPLETE)]
+        if len(rows):
+            value = rows[objective].iloc[0]
+            ax.axhline(value, color=color, linestyle="--", label=ROLE_LABELS[role].strip("()"))
+
+
+def legend(ax) -> None:
+    """A small legend, when anything on ``ax`` has a label."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize="small")
+
+
+def optimisation_history(frame: pd.DataFrame, objective: str) -> Figure:
+    """The objective of each complete trial in start order, the best so far and the
+    baselines."""
+    complete = searched(frame).sort_values("started")
     fig, ax = plt.subplots(figsize=(7, 4))
     order = np.arange(1, len(complete) + 1)
-    ax.scatter(order, complete["mae"], label="trial", color="tab:blue", zorder=3)
-    ax.step(order, complete["mae"].cummin(), where="post", label="best so far", color="tab:red")
-    paper = complete["is_paper"].to_numpy()
+    values = complete[objective]
+    best = values.cummin() if objective_mode(objective) == "min" else values.cummax()
+    ax.scatter(order, values, label="trial", color="tab:blue", zorder=3)
+    ax.step(order, best, where="post", label="best so far", color="tab:red")
+    paper = (complete[ROLE] == str(Role.PUBLISHED)).to_numpy()
     if paper.any():
         ax.scatter(
             order[paper],
-            complete["mae"][paper],
+            values[paper],
             marker="*",
             s=200,
             color="gold",
@@ -35,42 +74,52 @@ def optimisation_history(frame: pd.DataFrame) -> Figure:
             label="published config",
             zorder=4,
         )
+    draw_baselines(ax, frame, objective)
     ax.set(
         xlabel="complete trial (in start order)",
-        ylabel="fold-averaged MAE",
-        title="Optimisation history",
+        ylabel=f"fold-averaged {objective}",
+        title="Optimisation history (CV folds, selection-biased)",
     )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend()
+    legend(ax)
     fig.tight_layout()
     return fig
 
 
-def mae_by_hyperparameter(frame: pd.DataFrame) -> Figure:
-    """Fold-averaged MAE against lr and lambda (log axes), k set and boundaries (box plots)."""
-    complete = frame[frame["status"] == "complete"]
+def objective_by_hyperparameter(frame: pd.DataFrame, objective: str) -> Figure:
+    """The objective against lr and lambda (log axes), k set and boundaries (box plots)."""
+    complete = searched(frame)
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     for ax, name in zip(axes[0], LOG_PARAMS, strict=True):
-        ax.scatter(complete[name], complete["mae"], color="tab:blue")
-        ax.set(xscale="log", xlabel=name, ylabel="fold-averaged MAE")
+        ax.scatter(complete[name], complete[objective], color="tab:blue")
+        ax.set(xscale="log", xlabel=name, ylabel=f"fold-averaged {objective}")
+        draw_baselines(ax, frame, objective)
     for ax, name in zip(axes[1], BOX_PARAMS, strict=True):
         keys = complete[name].astype(str)
         labels = sorted(set(keys), key=lambda v: (len(v), v))
-        ax.boxplot([complete["mae"][keys == label] for label in labels], tick_labels=labels)
-        ax.set(xlabel=name, ylabel="fold-averaged MAE")
+        ax.boxplot([complete[objective][keys == label] for label in labels], tick_labels=labels)
+        ax.set(xlabel=name, ylabel=f"fold-averaged {objective}")
         ax.tick_params(axis="x", labelrotation=45)
-    fig.suptitle("Fold-averaged MAE by hyperparameter")
+    legend(axes[0][0])
+    fig.suptitle(f"Fold-averaged {objective} by hyperparameter")
     fig.tight_layout()
     return fig
 
 
-def fold_spread(ranked: pd.DataFrame, top: int = 10) -> Figure:
-    """Per-fold MAE of the top trials: how much a ranking rests on a few folds."""
-    shown = ranked.head(top)
+def fold_spread(ranked: pd.DataFrame, objective: str, top: int = 10) -> Figure:
+    """Per-fold values of the top configurations: how much a ranking rests on a few folds."""
+    shown = candidates(ranked).head(top)
+    per_fold = [np.asarray(values, dtype=float) for values in shown[folds_key(objective)]]
     fig, ax = plt.subplots(figsize=(max(6, len(shown) * 0.8), 4))
-    ax.boxplot(list(shown["fold_maes"]), tick_labels=[f"#{r}" for r in shown["rank"]])
-    for position, maes in enumerate(shown["fold_maes"], start=1):
-        ax.scatter(np.full(len(maes), position), maes, color="tab:blue", alpha=0.6, zorder=3)
-    ax.set(xlabel="rank", ylabel="MAE per fold", title=f"Per-fold MAE of the top {len(shown)}")
+    ax.boxplot(per_fold, tick_labels=[f"#{r}" for r in shown["rank"]])
+    for position, values in enumerate(per_fold, start=1):
+        ax.scatter(np.full(len(values), position), values, color="tab:blue", alpha=0.6, zorder=3)
+    draw_baselines(ax, ranked, objective)
+    ax.set(
+        xlabel="rank",
+        ylabel=f"{objective} per fold",
+        title=f"Per-fold {objective} of the top {len(shown)}",
+    )
+    legend(ax)
     fig.tight_layout()
     return fig

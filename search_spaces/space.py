@@ -17,8 +17,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from centerir.contract import REMAINDER_POLICIES, UserError
+
 K_SETS = ("1", "1-2", "1-3", "1-2-4", "1-3-5", "1-2-4-8", "1-3-5-15", "1-4-8", "2-4-8")
-PAPER = {"lr": 1e-4, "boundaries": 16, "k": "1-3-5-15", "lambda": 5e-8}
 
 
 def k_values(name: str) -> tuple[int, ...]:
@@ -44,7 +45,9 @@ class SearchSpace:
     k_sets : tuple of str
         Candidate k sets; each trial sees only those valid for its ``boundaries``.
     lambda_ : (low, high)
-        CenterIR weight, log-uniform.
+        CenterIR weight, log-uniform. The default suits the published scale; a study on
+        real data replaces it with a range derived from the data (see
+        :mod:`tune_study.lambda_range`).
     batch_sizes : tuple of int, optional
         When given, the batch size is searched over these values too.
     dropout : (low, high), optional
@@ -70,28 +73,28 @@ class SearchSpace:
         for name in ("lr", "lambda_"):
             low, high = getattr(self, name)
             if not 0 < low <= high:
-                raise ValueError(
+                raise UserError(
                     f"{name.rstrip('_')} range must satisfy 0 < low <= high, got ({low}, {high})."
                 )
         low, high = self.boundaries
         if not 1 <= low <= high:
-            raise ValueError(
-                f"boundaries range must satisfy 1 <= low <= high, got ({low}, {high})."
-            )
+            raise UserError(f"boundaries range must satisfy 1 <= low <= high, got ({low}, {high}).")
         if not self.k_sets:
-            raise ValueError("k_sets must name at least one k set, got none.")
+            raise UserError("k_sets must name at least one k set, got none.")
         for name in self.k_sets:
             try:
                 values = k_values(name)
-            except ValueError:
+            except ValueError:  # int() of a part that is no number
                 values = ()
             if not values or min(values) < 1:
-                raise ValueError(f"k set names look like '1-3-5-15', got {name!r}.")
-        if self.remainder not in ("group", "strict"):
-            raise ValueError(f"remainder must be 'group' or 'strict', got {self.remainder!r}.")
+                raise UserError(f"k set names look like '1-3-5-15', got {name!r}.")
+        if self.remainder not in REMAINDER_POLICIES:
+            raise UserError(
+                f"remainder must be one of {REMAINDER_POLICIES}, got {self.remainder!r}."
+            )
         empty = [b for b in self.boundary_values() if not self.valid_k_sets(b)]
         if empty:
-            raise ValueError(
+            raise UserError(
                 f"no k set in {list(self.k_sets)} is valid for boundaries {empty} under "
                 f"remainder={self.remainder!r}; narrow the boundaries range or add k sets."
             )
@@ -133,14 +136,22 @@ class SearchSpace:
     def contains(self, point: Mapping[str, Any]) -> bool:
         """Whether a config (``lr``, ``boundaries``, ``k``, ``lambda``) lies in this space."""
         return (
-            self.lr[0] <= point["lr"] <= self.lr[1]
-            and self.boundaries[0] <= point["boundaries"] <= self.boundaries[1]
-            and point["k"] in self.valid_k_sets(point["boundaries"])
+            self.admits(point)
+            and self.lr[0] <= point["lr"] <= self.lr[1]
             and self.lambda_[0] <= point["lambda"] <= self.lambda_[1]
         )
 
+    def admits(self, point: Mapping[str, Any]) -> bool:
+        """Whether a config can be enqueued: its ``boundaries`` lie in the range and its
+        ``k`` is a valid choice there. Its lr and lambda may lie outside their ranges: Optuna
+        evaluates an enqueued value as it is and learns from it like any other."""
+        return self.boundaries[0] <= point["boundaries"] <= self.boundaries[1] and point[
+            "k"
+        ] in self.valid_k_sets(point["boundaries"])
+
     def as_trial_params(self, point: Mapping[str, Any]) -> dict[str, Any]:
-        """A config as the parameter names Optuna sees (for ``points_to_evaluate``)."""
+        """A config as the parameter names Optuna sees (for ``points_to_evaluate``); it must
+        hold every searched key (``batch_size`` and ``dropout`` too where searched)."""
         params = {
             "lr": point["lr"],
             "boundaries": point["boundaries"],
@@ -148,13 +159,13 @@ class SearchSpace:
             "lambda": point["lambda"],
         }
         if self.batch_sizes:
-            params["batch_size"] = point.get("batch_size", 32)
+            params["batch_size"] = point["batch_size"]
         if self.dropout:
-            params["dropout"] = point.get("dropout", 0.3)
+            params["dropout"] = point["dropout"]
         return params
 
     def with_overrides(self, values: Mapping[str, Any]) -> SearchSpace:
-        """Replace ranges from a study file's ``[space]`` table (keys as in config files)."""
+        """Replace ranges from a study file's ``[ranges]`` table (keys as in config files)."""
         names = {
             ("lambda" if f.name == "lambda_" else f.name): f.name
             for f in fields(self)
@@ -162,7 +173,7 @@ class SearchSpace:
         }
         unknown = sorted(set(values) - set(names))
         if unknown:
-            raise ValueError(f"unknown space key(s) {unknown}; valid keys: {', '.join(names)}.")
+            raise UserError(f"unknown [ranges] key(s) {unknown}; valid keys: {', '.join(names)}.")
         changes = {}
         for key, value in values.items():
             if key == "k_sets":
@@ -171,13 +182,13 @@ class SearchSpace:
                 changes["batch_sizes"] = tuple(int(v) for v in value)
             else:
                 if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
-                    raise ValueError(f"space {key} must be [low, high], got {value!r}.")
+                    raise UserError(f"[ranges] {key} must be [low, high], got {value!r}.")
                 changes[names[key]] = tuple(value)
         return replace(self, **changes)
 
 
 SPACES: dict[str, SearchSpace] = {
-    # the ranges of the project brief
+    # broad ranges over the four hyperparameters the paper tunes
     "default": SearchSpace(),
     # narrow ranges around the published configuration
     "paper": SearchSpace(
@@ -199,7 +210,7 @@ def get_space(
 ) -> SearchSpace:
     """A named space, with the data's remainder policy and kept bins and any overrides."""
     if name not in SPACES:
-        raise ValueError(f"space must be one of {sorted(SPACES)}, got {name!r}.")
+        raise UserError(f"space must be one of {sorted(SPACES)}, got {name!r}.")
     space = SPACES[name]
     if overrides:
         space = space.with_overrides(overrides)

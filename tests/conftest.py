@@ -1,5 +1,8 @@
 """Shared fixtures: small synthetic data sets that keep the suite fast on 2 CPU cores."""
 
+import os
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 import torch
@@ -26,3 +29,31 @@ def npy_files(tmp_path, small_demo):
     np.save(paths["y"], small_demo.y)
     np.save(paths["groups"], small_demo.groups)
     return paths
+
+
+@dataclass
+class Finished:
+    """What a command line did: exit code and its output."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_main(capsys, monkeypatch):
+    """Run a command line's ``main(argv)`` in this process (no interpreter start), with the
+    environment restored afterwards; returns a :class:`Finished`. Exceptions other than
+    ``SystemExit`` propagate, as they would end the real command with a traceback."""
+
+    def run(main, argv) -> Finished:
+        monkeypatch.setattr(os, "environ", dict(os.environ))
+        capsys.readouterr()
+        try:
+            code = main([str(arg) for arg in argv])
+        except SystemExit as exit_:
+            code = exit_.code
+        out, err = capsys.readouterr()
+        return Finished(code, out, err)
+
+    return run

@@ -254,10 +254,10 @@ BAD_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_CASES))
-def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, case):
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, case, run_main):
     make_args, message = BAD_CASES[case]
     out = tmp_path / "out"
-    result = run_module("train", *make_args(tmp_path), "--folds", "2", "--out", str(out))
+    result = run_main(main, ["train", *make_args(tmp_path), "--folds", "2", "--out", out])
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -275,8 +275,8 @@ def test_predict_refuses_a_file_that_is_not_a_model(tmp_path):
     assert not (tmp_path / "p.csv").exists()
 
 
-def test_help_explains_every_option():
-    result = run_module("train", "--help")
+def test_help_explains_every_option(run_main):
+    result = run_main(main, ["train", "--help"])
     assert result.returncode == 0
     for flag in (
         "--x",
@@ -296,3 +296,26 @@ def test_help_explains_every_option():
         "--out",
     ):
         assert flag in result.stdout
+
+
+def test_our_own_bug_is_a_traceback_and_exit_1_not_a_user_error(npy_files, tmp_path):
+    """A ValueError from inside torch is no bad input: it must not be reported as one."""
+    script = (
+        "import sys, torch.nn.functional as F\n"
+        "def broken(*args, **kwargs):\n"
+        "    raise ValueError('an internal failure')\n"
+        "F.mse_loss = broken\n"
+        "from centerir.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    data = ["--x", npy_files["x"], "--y", npy_files["y"], "--groups", npy_files["groups"]]
+    result = subprocess.run(
+        [sys.executable, "-c", script, "train", *map(str, data), *SMALL],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback (most recent call last)" in result.stderr
+    assert "ValueError: an internal failure" in result.stderr
+    assert "error: an internal failure" not in result.stderr

@@ -87,11 +87,19 @@ def test_bad_hyperparameters_raise(kwargs, message):
         CNNBiLSTM(19, 500, **kwargs)
 
 
-def test_building_the_model_resolves_mkl_vector_math_first(monkeypatch):
+def test_configure_runtime_sets_threads_and_resolves_mkl_vector_math(monkeypatch):
+    from centerir import runtime
+
     calls = []
-    monkeypatch.setattr("centerir.model.resolve_vector_math", lambda: calls.append(1))
-    CNNBiLSTM(4, 100)
-    assert calls == [1]
+    monkeypatch.setattr(runtime, "resolve_vector_math", lambda: calls.append(1))
+    threads = torch.get_num_threads()
+    try:
+        runtime.configure_runtime(threads=1)
+        assert calls == [1] and torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        runtime.configure_runtime(threads=0)
 
 
 def test_vector_math_warm_up_calls_every_op_once_per_dtype(monkeypatch):

@@ -13,9 +13,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from centerir.config import load_config
-from results import ExperimentError, best_configs, load, rank
+from centerir.contract import (
+    BASELINES_FILE,
+    HOLDOUT_FILE,
+    PLAIN_MSE,
+    PUBLISHED,
+    SETTINGS_FILE,
+    STUDY_NOTE_KEY,
+    HeldOutScore,
+    Status,
+    folds_key,
+    std_key,
+)
+from results import ExperimentError, best_configs, load, open_study, rank, summary_lines
 from results.export import export_configs
 from results.report import write_report
 from results.table import format_ranking
@@ -44,34 +57,46 @@ def make_trial(folder, trial_id, params, reports, error=None):
         (trial / "error.txt").write_text(f"Traceback...\n{error}\n")
 
 
-def fold_reports(maes, status="complete", message=""):
-    rows = []
-    for done in range(1, len(maes) + 1):
-        mean = sum(maes[:done]) / done
-        rows.append(
-            {
-                "folds_done": done,
-                "folds_total": 3,
-                "fold_maes": maes[:done],
-                "mae": mean,
-                "mae_std": 0.1,
-                "rmse": mean + 1,
-                "r2": 0.1,
-                "balanced_mae": mean + 0.5,
-                "few_mae": mean + 2,
-                "seconds": done,
-                "device": "cpu",
-                "status": "running" if done < len(maes) else status,
-                "message": message,
-            }
-        )
-    return rows
+def fold_report(maes, status=Status.COMPLETE, message="", share=0.05):
+    """A trial's report after ``len(maes)`` folds, as ``CVResult.report`` writes it."""
+    done = len(maes)
+    report = {
+        "folds_done": done,
+        "folds_total": 3,
+        "centerir_share": share,
+        "seconds": done,
+        "device": "cpu",
+        "status": str(status),
+        "message": message,
+    }
+    for name, offset in (("mae", 0), ("rmse", 1), ("r2", None), ("balanced_mae", 0.5)):
+        values = [0.1] * done if offset is None else [m + offset for m in maes]
+        report[name] = sum(values) / done
+        report[std_key(name)] = 0.1
+        report[folds_key(name)] = values
+    return report
+
+
+def fold_reports(maes, status=Status.COMPLETE, message="", share=0.05):
+    return [
+        fold_report(maes[:done], Status.RUNNING if done < len(maes) else status, message, share)
+        for done in range(1, len(maes) + 1)
+    ]
+
+
+def write_study(folder, baselines=None):
+    (folder / SETTINGS_FILE).write_text(json.dumps({"base_config": BASE, "objective": "mae"}))
+    if baselines:
+        (folder / BASELINES_FILE).write_text(json.dumps(baselines))
+
+
+PAPER_PARAMS = {**PUBLISHED, "k_set_b16": "1-3-5-15"}
 
 
 @pytest.fixture
 def experiment(tmp_path):
-    (tmp_path / "centerir_study.json").write_text(json.dumps({"base_config": BASE}))
-    paper = {"lr": 1e-4, "boundaries": 16, "k_set_b16": "1-3-5-15", "k": "1-3-5-15", "lambda": 5e-8}
+    write_study(tmp_path)
+    paper = PAPER_PARAMS
     make_trial(tmp_path, "aaa", paper, fold_reports([2.0, 2.2, 2.1]))
     make_trial(
         tmp_path,
@@ -101,9 +126,9 @@ def test_load_one_row_per_trial_with_status(experiment):
         "eee": "running",
     }
     row = frame.set_index("trial_id").loc["bbb"]
-    assert row["fold_maes"] == [1.0, 3.0, 1.1] and row["mae"] == pytest.approx(5.1 / 3)
+    assert row["mae_folds"] == [1.0, 3.0, 1.1] and row["mae"] == pytest.approx(5.1 / 3)
     assert frame.set_index("trial_id").loc["ddd", "message"] == "RuntimeError: boom"
-    assert frame["is_paper"].tolist() == [True, False, False, False, False]
+    assert frame["role"].tolist() == ["published"] + ["search"] * 4
 
 
 def test_rank_uses_final_fold_averaged_mae_of_complete_trials_only(experiment):
@@ -122,7 +147,7 @@ def test_best_config_is_accepted_by_centerir_train(experiment, tmp_path):
 
 def test_ranking_text_marks_the_paper_and_lists_the_rest_by_status(experiment):
     frame = load(experiment)
-    text = format_ranking(rank(frame), frame)
+    text = format_ranking(rank(frame), frame, "mae")
     assert "aaa (paper)" in text and "rank 2 of 2" in text
     assert "pruned: 1 trial(s)" in text and "pruned after 2 folds" in text
     assert "errored: 1 trial(s)" in text and "RuntimeError: boom" in text
@@ -154,10 +179,14 @@ def test_cli_prints_ranking_comparison_and_exports(experiment, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "bbb" in done.stdout and "Wilcoxon signed-rank p =" in done.stdout
     assert "with 3 folds no test can go below p = 0.25" in done.stdout
+    assert "selection-biased" in done.stdout and "held-out subjects: none" in done.stdout
     assert load_config(out / "best.yaml").lr == 1e-3  # YAML round trip into centerir
     assert load_config(out / "best_rank2.yaml").lr == 1e-4
+    note = yaml.safe_load((out / "best.yaml").read_text())[STUDY_NOTE_KEY]
+    assert note["objective"] == "mae" and note["held_out_subjects"] == []
     table = pd.read_csv(out / "all.csv")
     assert len(table) == 5 and set(table["status"]) >= {"complete", "pruned", "errored"}
+    assert table.set_index("trial_id").loc["bbb", "mae_folds"] == "1;3;1.1"
 
 
 def test_exported_config_runs_with_centerir_train(experiment, tmp_path, npy_files):
@@ -201,7 +230,7 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, make, message):
 
 
 def empty_study(folder):
-    (folder / "centerir_study.json").write_text(json.dumps({"base_config": BASE}))
+    write_study(folder)
     return folder
 
 
@@ -251,8 +280,7 @@ def test_report_renders_in_headless_chromium(experiment, tmp_path):
         if os.environ.get("CI"):
             pytest.fail("CI must install Debian's chromium for the report test")
         pytest.skip("no chromium on this machine (make test installs it where apt-get works)")
-    frame = load(experiment)
-    page = write_report(frame, rank(frame), tmp_path / "report", "Study test")
+    page = write_report(open_study(experiment), tmp_path / "report", "Study test")
     assert {p.name for p in page.parent.iterdir()} == {
         "report.html",
         "history.png",
@@ -296,13 +324,110 @@ def test_parquet_table_round_trip(experiment, tmp_path):
 
 
 def test_report_of_a_single_complete_trial(tmp_path):
-    (tmp_path / "centerir_study.json").write_text(json.dumps({"base_config": BASE}))
-    make_trial(
+    write_study(tmp_path)
+    make_trial(tmp_path, "one", PAPER_PARAMS, fold_reports([2.0, 2.1, 2.2]))
+    page = write_report(open_study(tmp_path), tmp_path / "report", "one trial")
+    assert "only one complete configuration" in page.read_text()
+
+
+def baseline(maes):
+    """A model-free baseline's report (as ``constant_predictor_cv(...).report()``)."""
+    return fold_report(maes, share=float("nan"))
+
+
+@pytest.fixture
+def with_baselines(tmp_path):
+    """Best (3.0) worse than the mean predictor (2.5); plain MSE between."""
+    write_study(
         tmp_path,
-        "one",
-        {"lr": 1e-4, "boundaries": 16, "k": "1-3-5-15", "lambda": 5e-8},
-        fold_reports([2.0, 2.1, 2.2]),
+        {"mean_predictor": baseline([2.4, 2.5, 2.6]), "median_predictor": baseline([2.6] * 3)},
     )
+    make_trial(tmp_path, "pap", PAPER_PARAMS, fold_reports([3.0, 3.1, 3.2], share=1e-5))
+    plain = {**PLAIN_MSE, "k_set_b16": "1-3-5-15", "role": "plain_mse"}
+    make_trial(tmp_path, "mse", plain, fold_reports([2.0, 2.1, 2.0], share=0.0))
+    make_trial(tmp_path, "tpe", {**PAPER_PARAMS, "lr": 3e-4}, fold_reports([2.9, 3.0, 3.1]))
+    return tmp_path
+
+
+def test_baselines_are_ranked_rows_but_never_best(with_baselines):
+    study = open_study(with_baselines)
+    ranked = study.ranked
+    assert ranked["role"].tolist() == [
+        "plain_mse",
+        "mean_predictor",
+        "median_predictor",
+        "search",
+        "published",
+    ]
+    assert ranked["rank"].tolist()[:3] == [pd.NA] * 3 and ranked["rank"].tolist()[3:] == [1, 2]
+    assert best_configs(ranked)[0]["lr"] == 3e-4  # plain MSE is better, but a baseline
+    mean_row = ranked[ranked["role"] == "mean_predictor"].iloc[0]
+    assert mean_row["mae_folds"] == [2.4, 2.5, 2.6] and mean_row["trial_id"] == ""
+
+
+def test_no_better_than_the_mean_is_the_first_line_of_the_summary(with_baselines):
+    lines = summary_lines(open_study(with_baselines))
+    assert lines[0].startswith("WARNING: the best configuration (tpe) is NO BETTER than")
+    assert "mae 3.0000 vs 2.5000; better on 0 of 3 folds" in lines[0]
+    text = "\n".join(lines)
+    assert "tpe" in text and "(mean predictor)" in text and "(no CenterIR)" in text
+    assert "CenterIR (published configuration, pap (paper)) does not help against plain" in text
+    assert "note: in 2 of 2 ranked configurations the CenterIR term pulled" not in text
+    assert "note: in 1 of 2 ranked configurations the CenterIR term" in text  # pap's 1e-5
+
+
+def test_held_out_scores_are_shown_beside_the_biased_cv_values(with_baselines):
+    def score(role, trial_id, mae):
+        return HeldOutScore(
+            role=role,
+            config={},
+            trial_id=trial_id,
+            status="complete",
+            metrics={"mae": mae, "subject_mae": mae - 0.1},
+            intervals={"mae": [mae - 0.5, mae + 0.5], "subject_mae": [mae - 0.6, mae + 0.4]},
+            mean_prediction=2.0,
+            held_out_mean=2.2,
+            tuning_mean=2.1,
+        ).to_dict()
+
+    holdout = {
+        "fraction": 0.2,
+        "reason": "2 of 10 subjects held out (--holdout 0.2)",
+        "subjects": [3, 7],
+        "scores": {
+            "best": score("best", "tpe", 2.0),
+            "mean_predictor": score("mean_predictor", "", 2.5),
+        },
+    }
+    (with_baselines / HOLDOUT_FILE).write_text(json.dumps(holdout))
+    text = "\n".join(summary_lines(open_study(with_baselines)))
+    assert "held-out subjects: 2 (2 of 10 subjects held out" in text
+    assert "CV mae (selection-biased)" in text and "held-out MAE [95% CI] (unbiased)" in text
+    assert "2.000 [1.50, 2.50]" in text
+    assert (
+        "on the held-out subjects the best configuration beats predicting the training mean" in text
+    )
+    assert "not yet scored on the held-out subjects: published configuration" in text
+
+
+def test_an_unreadable_trial_folder_is_an_errored_row(tmp_path):
+    write_study(tmp_path)
+    make_trial(tmp_path, "ok", PAPER_PARAMS, fold_reports([2.0, 2.0, 2.0]))
+    bad = tmp_path / "t_bad"
+    bad.mkdir()
+    (bad / "params.json").write_bytes(b"\xff\xfe not json")
     frame = load(tmp_path)
-    page = write_report(frame, rank(frame), tmp_path / "report", "one trial")
-    assert "only one complete trial" in page.read_text()
+    row = frame.set_index("trial_name").loc["t_bad"]
+    assert row["status"] == "errored" and "unreadable params.json" in row["message"]
+    assert rank(frame)["trial_id"].tolist() == ["ok"]
+
+
+def test_an_internal_error_in_results_propagates_as_a_traceback(experiment, monkeypatch):
+    from results import cli
+
+    def broken(*args, **kwargs):
+        raise ValueError("an internal failure")
+
+    monkeypatch.setattr(cli, "summary_lines", broken)
+    with pytest.raises(ValueError, match="an internal failure"):
+        cli.main([str(experiment)])

@@ -3,7 +3,8 @@
 import optuna
 import pytest
 
-from search_spaces import PAPER, SPACES, get_space, k_param_name
+from centerir.contract import PUBLISHED, UserError
+from search_spaces import SPACES, get_space, k_param_name
 from search_spaces.space import k_values
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -53,7 +54,7 @@ def test_strict_remainder_offers_only_dividing_sets():
 
 def test_strict_with_a_boundaries_value_no_set_fits_is_refused():
     kept = {b: (b,) for b in range(8, 21)}  # 11 and 13 and 17 and 19 are prime
-    with pytest.raises(ValueError, match=r"no k set .* is valid for boundaries \[11, 13, 17, 19\]"):
+    with pytest.raises(UserError, match=r"no k set .* is valid for boundaries \[11, 13, 17, 19\]"):
         get_space(
             "default", remainder="strict", kept_bins=kept, overrides={"k_sets": ["1-2", "1-3"]}
         )
@@ -61,17 +62,23 @@ def test_strict_with_a_boundaries_value_no_set_fits_is_refused():
 
 def test_paper_point_lies_in_the_default_and_paper_spaces():
     for name in ("default", "paper"):
-        assert SPACES[name].contains(PAPER)
-        params = SPACES[name].as_trial_params(PAPER)
+        assert SPACES[name].contains(PUBLISHED)
+        params = SPACES[name].as_trial_params(PUBLISHED)
         assert params[k_param_name(16)] == "1-3-5-15"
+
+
+def test_a_point_outside_the_lambda_range_is_still_admitted_for_enqueueing():
+    narrow = get_space("default", overrides={"lambda": [1e-4, 1e-2], "lr": [1e-3, 1e-2]})
+    assert not narrow.contains(PUBLISHED) and narrow.admits(PUBLISHED)
+    assert not get_space("default", overrides={"boundaries": [8, 12]}).admits(PUBLISHED)
 
 
 def test_overrides_from_a_study_file():
     space = get_space("default", overrides={"lr": [1e-4, 1e-3], "k_sets": ["1", "1-3"]})
     assert space.lr == (1e-4, 1e-3) and space.k_sets == ("1", "1-3")
-    with pytest.raises(ValueError, match="unknown space key"):
+    with pytest.raises(UserError, match=r"unknown \[ranges\] key"):
         get_space("default", overrides={"learning_rate": [1, 2]})
-    with pytest.raises(ValueError, match="lr range must satisfy 0 < low <= high"):
+    with pytest.raises(UserError, match="lr range must satisfy 0 < low <= high"):
         get_space("default", overrides={"lr": [-1, 1]})
-    with pytest.raises(ValueError, match="space must be one of"):
+    with pytest.raises(UserError, match="space must be one of"):
         get_space("nope")

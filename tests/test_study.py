@@ -14,16 +14,27 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks.study_runs import private_env
 from centerir.config import load_config
-from results import load
+from centerir.contract import HOLDOUT_FILE, REFITS
+from centerir.demo import make_demo_dataset
+from centerir.holdout import holdout_split
+from results import candidates, load, open_study, trials_only
 from results.experiment import read_reports, trial_folders
+from tune_study.ray_compat import saved_trial_progress, staged_trial_folders
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--folds", "2", "--epochs", "1"]
+NO_HOLDOUT = ["--holdout", "0"]  # for tests about the search alone: no refits at the end
+
+
+def trials_of(experiment: Path):
+    """The experiment's trial rows (no model-free baselines)."""
+    return trials_only(load(experiment))
 
 
 def launch(args, env, **kwargs):
@@ -64,17 +75,39 @@ def test_demo_study_end_to_end(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Ray dashboard: http://127.0.0.1:" in done.stderr
-    assert "3 of 3 trials complete" in done.stdout and "(paper)" in done.stdout
+    assert "held-out subjects: 12 of 60 subjects held out (default 0.2)" in done.stderr
+    assert "lambda range" in done.stderr and "times MSE's gradient" in done.stderr
+    assert "3 of 3 searched trials complete" in done.stdout and "(paper)" in done.stdout
+    for label in ("(no CenterIR)", "(mean predictor)", "(median predictor)"):
+        assert label in done.stdout
+    assert "held-out MAE [95% CI] (unbiased)" in done.stdout
+    assert "CenterIR (published configuration" in done.stdout
     experiment = tmp_path / "runs" / "demo"
-    frame = load(experiment)
-    assert len(frame) == 3 and set(frame["status"]) == {"complete"}
-    assert frame["is_paper"].sum() == 1
-    assert all(len(maes) == 2 for maes in frame["fold_maes"])
+    trials = trials_of(experiment)
+    assert len(trials) == 4 and set(trials["status"]) == {"complete"}
+    assert sorted(trials["role"]) == ["plain_mse", "published", "search", "search"]
+    assert all(len(maes) == 2 for maes in trials["mae_folds"])
+    assert all(len(maes) == 2 for maes in trials["subject_mae_folds"])
     assert (experiment / "report" / "report.html").is_file() and "report:" in done.stdout
     assert "Wilcoxon signed-rank" in done.stdout
     best = load_config(experiment / "best_config.json")
     assert best.folds == 2 and best.epochs == 1
-    assert best.lr == frame.sort_values("mae")["lr"].iloc[0]
+    study = open_study(experiment)
+    assert best.lr == candidates(study.ranked)["lr"].iloc[0]
+    assert set(study.holdout["scores"]) == {str(key) for key in REFITS}
+    held_out = set(study.holdout["subjects"])
+    assert len(held_out) == 12
+    demo = make_demo_dataset(seed=0)
+    tuning, held_out_rows = holdout_split(demo.y, demo.groups, 0.2, seed=42)
+    assert set(demo.groups[held_out_rows]) == held_out
+    for trial in trial_folders(experiment):  # the search never saw a held-out subject
+        checkpoint = sorted(trial.glob("checkpoint_*"))[-1]
+        folds = json.loads((checkpoint / "folds.json").read_text())["folds"]
+        tested = [index for fold in folds for index in fold["test_index"]]
+        assert sorted(tested) == list(range(len(tuning)))  # each tuning window tested once
+        assert not set(demo.groups[tuning[tested]]) & held_out
+    json_note = json.loads((experiment / "best_config.json").read_text())["from_study"]
+    assert set(json_note["held_out_subjects"]) == held_out
 
 
 def checkpoints(trial_dir: Path) -> int:
@@ -84,21 +117,10 @@ def checkpoints(trial_dir: Path) -> int:
 def saved_progress(experiment: Path) -> dict[str, int] | None:
     """Folds done per trial folder as Tune's saved experiment state (what --resume
     restores) records them; None while no state is saved or while one is being written."""
-    states = sorted(experiment.glob("experiment_state-*.json"))
-    if not states:
-        return None
-    try:
-        saved = json.loads(states[-1].read_text())
-        progress = {}
-        for trial_json, run_json in saved["trial_data"]:
-            last = json.loads(run_json).get("last_result") or {}
-            progress[json.loads(trial_json)["relative_logdir"]] = last.get("folds_done", 0)
-    except (OSError, ValueError, KeyError):
-        return None
-    return progress
+    return saved_trial_progress(experiment, "folds_done")
 
 
-KILL_TRIALS, KILL_FOLDS = 3, 3
+KILL_TRIALS, KILL_FOLDS = 3, 3  # trials: the published, plain MSE and one proposal
 
 
 def kill_moment_reached(moment: str, progress: dict[str, int]) -> bool:
@@ -139,8 +161,9 @@ def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path,
     env = private_env(tmp_path)
     experiment = tmp_path / "runs" / "killed"
     args = [
+        *NO_HOLDOUT,
         "--num-samples",
-        str(KILL_TRIALS),
+        str(KILL_TRIALS - 1),
         "--max-concurrent",
         "1",
         "--folds",
@@ -174,7 +197,7 @@ def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path,
         ["--resume", "--storage-path", str(tmp_path / "runs"), "--name", "killed"], env
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    frame = load(experiment)
+    frame = trials_of(experiment)
     assert len(frame) == KILL_TRIALS and set(frame["status"]) == {"complete"}
     assert frame["trial_id"].is_unique
     for name, text in finished.items():  # finished trials were not run again
@@ -186,7 +209,86 @@ def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path,
     for trial in midway:  # continued at its next fold, and scored as if never stopped
         rows = reports(trial)
         assert [r["folds_done"] for r in rows].count(1) == 1
-        assert rows[-1]["fold_maes"] == uninterrupted_fold_maes(experiment, trial)
+        assert rows[-1]["mae_folds"] == uninterrupted_fold_maes(experiment, trial)
+
+
+def saved_scores(experiment: Path) -> dict[str, dict]:
+    """Held-out scores saved so far (empty while none, or while the file is replaced)."""
+    try:
+        return json.loads((experiment / HOLDOUT_FILE).read_text())["scores"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def test_a_finished_held_out_refit_is_not_repeated_after_sigkill_and_resume(tmp_path):
+    env = private_env(tmp_path)
+    experiment = tmp_path / "runs" / "refits"
+    common = ["--storage-path", str(tmp_path / "runs"), "--name", "refits"]
+    args = ["--num-samples", "1", "--folds", "2", "--epochs", "15", "--holdout", "0.2", *common]
+    process = start_launcher(args, env)
+    deadline = time.time() + 400
+    while time.time() < deadline and process.poll() is None:
+        if 1 <= len(saved_scores(experiment)) < len(REFITS):
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = saved_scores(experiment)
+    assert 1 <= len(before) < len(REFITS), f"no moment between refits seen: {sorted(before)}"
+
+    resumed = launch(["--resume", *common], env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"refitting {len(REFITS) - len(before)} (" in resumed.stderr
+    after = saved_scores(experiment)
+    assert set(after) == {str(key) for key in REFITS}
+    for key, record in before.items():  # kept as saved, not refitted again
+        assert after[key] == record
+    assert "held-out MAE [95% CI] (unbiased)" in resumed.stdout
+
+
+def test_nested_cv_scores_each_outer_fold_on_subjects_its_search_never_saw(tmp_path):
+    env = private_env(tmp_path)
+    done = launch(
+        [
+            "--outer-folds",
+            "3",
+            "--num-samples",
+            "1",
+            *TINY,
+            "--storage-path",
+            str(tmp_path / "runs"),
+            "--name",
+            "nested",
+        ],
+        env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "nested CV: 3 of 3 outer folds complete" in done.stdout
+    assert "outer-fold MAE of tuned (best refitted):" in done.stdout
+    assert "outer-fold MAE of mean predictor:" in done.stdout
+    assert "configurations chosen: boundaries" in done.stdout
+    top = tmp_path / "runs" / "nested"
+    demo = make_demo_dataset(seed=0)
+    seen_outer = []
+    for number in (1, 2, 3):
+        sub = top / f"nested-outer{number}"
+        study = open_study(sub)
+        held_out = set(study.holdout["subjects"])
+        seen_outer.append(held_out)
+        tuning = np.flatnonzero(~np.isin(demo.groups, list(held_out)))
+        for trial in trial_folders(sub):  # no outer-test subject in any fold of any trial
+            checkpoint = sorted(trial.glob("checkpoint_*"))[-1]
+            folds = json.loads((checkpoint / "folds.json").read_text())["folds"]
+            tested = [index for fold in folds for index in fold["test_index"]]
+            assert sorted(tested) == list(range(len(tuning)))
+            assert not set(demo.groups[tuning[tested]]) & held_out
+        assert set(study.holdout["scores"]) == {str(key) for key in REFITS}
+    assert set().union(*seen_outer) == set(demo.groups.tolist())  # outer folds cover all
+    assert sum(len(s) for s in seen_outer) == 60  # and never overlap
+    shown = subprocess.run(
+        [sys.executable, "-m", "results", str(top)], capture_output=True, text=True, env=env
+    )
+    assert shown.returncode == 0 and "nested CV: 3 of 3 outer folds complete" in shown.stdout
 
 
 def free_port() -> int:
@@ -246,8 +348,9 @@ def test_half_gpu_per_trial_runs_two_trials_at_once_and_falls_back_to_cpu(two_no
         [
             "--address",
             address,
+            *NO_HOLDOUT,
             "--num-samples",
-            "2",
+            "1",
             "--gpus-per-trial",
             "0.5",
             "--folds",
@@ -279,6 +382,7 @@ def test_trials_run_on_both_nodes(two_node_cluster):
         [
             "--address",
             address,
+            *NO_HOLDOUT,
             "--num-samples",
             "4",
             "--gpus-per-trial",
@@ -306,6 +410,7 @@ def test_pruned_trials_reach_optuna_as_pruned_and_are_never_ranked(tmp_path):
     database = f"sqlite:///{tmp_path / 'study.db'}"
     done = launch(
         [
+            *NO_HOLDOUT,
             "--num-samples",
             "7",
             "--max-concurrent",
@@ -325,15 +430,20 @@ def test_pruned_trials_reach_optuna_as_pruned_and_are_never_ranked(tmp_path):
         env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    frame = load(tmp_path / "runs" / "pruned")
+    frame = trials_of(tmp_path / "runs" / "pruned")
     pruned = frame[frame["status"] == "pruned"]
     assert len(pruned) >= 1
     assert all(folds == 2 for folds in pruned["folds_done"])
-    assert all("the 25th percentile of" in message for message in pruned["message"])
+    assert all("the 25th percentile (from the best) of" in message for message in pruned["message"])
     study = optuna.load_study(study_name="pruned", storage=database)
     states = [t.state for t in study.trials]
     assert states.count(optuna.trial.TrialState.PRUNED) == len(pruned)
-    assert states.count(optuna.trial.TrialState.COMPLETE) == (frame["status"] == "complete").sum()
+    # plain MSE is never told to Optuna: the complete proposals are
+    proposals = frame[frame["role"].isin(["search", "published"])]
+    assert (
+        states.count(optuna.trial.TrialState.COMPLETE) == (proposals["status"] == "complete").sum()
+    )
+    assert len(study.trials) == 7
     assert "pruned:" in done.stdout
     ranked_ids = done.stdout.split("trials complete; top")[-1].split("pruned:")[0]
     assert not any(trial_id in ranked_ids for trial_id in pruned["trial_id"])
@@ -363,6 +473,7 @@ def test_a_local_study_listens_on_loopback_only(tmp_path):
     experiment = tmp_path / "runs" / "listen"
     process = start_launcher(
         [
+            *NO_HOLDOUT,
             "--num-samples",
             "2",
             "--folds",
@@ -421,7 +532,7 @@ def trial_worker_pids(session: int) -> list[int]:
 
 def staged_rows(env: dict[str, str], name: str) -> list[dict]:
     """Rows the driver has logged so far in its staging folder (before any copy to storage)."""
-    staged = Path(env["RAY_TMPDIR"]).glob(f"ray/session_*/artifacts/*/{name}/driver_artifacts/*")
+    staged = staged_trial_folders(Path(env["RAY_TMPDIR"]), name)
     return [row for trial in staged for row in read_reports(trial / "result.json")]
 
 
@@ -430,6 +541,7 @@ def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
     experiment = tmp_path / "runs" / "worker"
     process = start_launcher(
         [
+            *NO_HOLDOUT,
             "--num-samples",
             "1",
             "--folds",
@@ -464,14 +576,14 @@ def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, output[-3000:]
-    frame = load(experiment)
-    assert list(frame["status"]) == ["complete"] and frame["folds_done"].iloc[0] == 3
-    (trial,) = trial_folders(experiment)
+    frame = trials_of(experiment)
+    assert list(frame["status"]) == ["complete", "complete"] and set(frame["folds_done"]) == {3}
+    (trial,) = [t for t in trial_folders(experiment) if "_lam0_" not in t.name]  # killed first
     rows = reports(trial)
     assert [r["folds_done"] for r in rows] == [1, 2, 3]
     # restored from the fold-1 checkpoint: two folds trained since, fold 1 not again
     assert rows[-1]["iterations_since_restore"] == 2, rows[-1]
-    assert rows[-1]["fold_maes"][0] == rows[0]["fold_mae"]
+    assert rows[-1]["mae_folds"][0] == rows[0]["mae_folds"][0]
 
 
 def worker_node_pids() -> list[int]:
@@ -493,6 +605,7 @@ def test_stopping_the_worker_node_reschedules_its_trials_on_the_head(tmp_path):
             [
                 "--address",
                 address,
+                *NO_HOLDOUT,
                 "--num-samples",
                 "2",
                 "--gpus-per-trial",
@@ -525,6 +638,6 @@ def test_stopping_the_worker_node_reschedules_its_trials_on_the_head(tmp_path):
         output, _ = process.communicate(timeout=420)
     assert process.returncode == 0, output[-3000:]
     assert "after retrying" in output  # the worker node's trial failed and ran again
-    frame = load(experiment)
-    assert list(frame["status"]) == ["complete", "complete"]
+    frame = trials_of(experiment)
+    assert list(frame["status"]) == ["complete"] * 3
     assert {reports(t)[-1]["node_ip"] for t in trial_folders(experiment)} == {"127.0.0.2"}

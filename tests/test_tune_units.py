@@ -12,6 +12,7 @@ import pytest
 from optuna.trial import TrialState
 
 from centerir.config import Config
+from centerir.contract import PLAIN_MSE, PUBLISHED
 from search_spaces import SPACES
 from tune_study.pruning import FoldPercentilePruner
 from tune_study.searcher import StatusAwareOptunaSearch
@@ -30,29 +31,41 @@ def test_pruner_compares_with_a_percentile_of_completed_trials_at_the_same_fold_
     # running means after 2 folds: 1, 2, 3, 4 -> 25th percentile (linear) 1.75
     assert pruner.should_prune("t", 2, 1.75) == ""
     reason = pruner.should_prune("t", 2, 1.76)
-    assert reason.startswith("pruned after 2 folds: running MAE 1.7600 is worse than 1.7500,")
-    assert "the 25th percentile of 4 completed trials at that fold count" in reason
+    assert reason.startswith("pruned after 2 folds: running mae 1.7600 is worse than 1.7500,")
+    assert "the 25th percentile (from the best) of 4 completed trials at that fold" in reason
     # after 3 folds: 1, 13/3, 2, 4 -> 1.75 again from different folds
     assert pruner.should_prune("t", 3, 1.75) == "" and pruner.should_prune("t", 3, 1.8)
+
+
+def test_pruner_on_a_higher_is_better_objective_keeps_the_top_quarter():
+    pruner = FoldPercentilePruner("r2", "max")
+    for trial_id, r2 in {"a": 0.1, "b": 0.2, "c": 0.3, "d": 0.4}.items():
+        pruner.record_complete(trial_id, [r2, r2, r2])
+    # 75th percentile of 0.1..0.4 (linear): 0.325
+    assert pruner.should_prune("t", 2, 0.325) == ""
+    assert pruner.should_prune("t", 2, 0.32).startswith("pruned after 2 folds: running r2 0.3200")
 
 
 def test_pruner_needs_one_completed_peer_with_as_many_folds_and_not_itself():
     pruner = FoldPercentilePruner()
     pruner.record_complete("paper", [2.0, 2.0, 2.0, 2.0])
     assert pruner.should_prune("t", 2, 2.0) == ""
-    assert "the 25th percentile of 1 completed trials" in pruner.should_prune("t", 2, 2.1)
+    assert "(from the best) of 1 completed trials" in pruner.should_prune("t", 2, 2.1)
     pruner.record_complete("short", [0.1, 0.1])  # a 2-fold peer does not count at fold 3
     assert "of 1 completed trials" in pruner.should_prune("t", 3, 2.1)
     assert pruner.should_prune("paper", 3, 9.9) == ""  # its own record never counts
     assert pruner.should_prune("short", 2, 9.9).endswith("of 1 completed trials at that fold count")
 
 
-def make_searcher():
+def make_searcher(storage, points=None):
     return StatusAwareOptunaSearch(
         space=SPACES["default"],
         metric="mae",
         mode="min",
+        points_to_evaluate=points,
         sampler=optuna.samplers.RandomSampler(seed=0),
+        study_name="units",
+        storage=storage,
     )
 
 
@@ -65,14 +78,48 @@ def make_searcher():
     ],
 )
 def test_optuna_hears_the_reported_status(status, state):
-    searcher = make_searcher()
+    storage = optuna.storages.InMemoryStorage()
+    searcher = make_searcher(storage)
     searcher.suggest("t1")
     searcher.on_trial_result("t1", {"mae": 2.5, "training_iteration": 1, "status": "running"})
     searcher.on_trial_complete("t1", {"mae": 2.0, "training_iteration": 2, "status": status})
-    trial = searcher._ot_study.trials[0]
+    (trial,) = optuna.load_study(study_name="units", storage=storage).trials
     assert trial.state == state
     if state == TrialState.COMPLETE:
         assert trial.value == 2.0
+
+
+def test_a_trial_stopped_midway_reaches_optuna_as_pruned_not_with_its_partial_value():
+    storage = optuna.storages.InMemoryStorage()
+    searcher = make_searcher(storage)
+    searcher.suggest("t1")
+    searcher.on_trial_complete("t1", {"mae": 1.0, "training_iteration": 1, "status": "running"})
+    (trial,) = optuna.load_study(study_name="units", storage=storage).trials
+    assert trial.state == TrialState.PRUNED and trial.value is None
+
+
+def test_plain_mse_runs_second_and_optuna_never_hears_of_it():
+    from tune_study.search import plain_mse_params
+    from tune_study.searcher import BaselinesFirst
+
+    storage = optuna.storages.InMemoryStorage()
+    space = SPACES["default"]
+    paper = space.as_trial_params(PUBLISHED)
+    wrapped = BaselinesFirst(make_searcher(storage, [paper]), [plain_mse_params(space)])
+    first, second, third = (wrapped.suggest(f"t{i}") for i in range(3))
+    assert first["lambda"] == PUBLISHED["lambda"] and first["k"] == PUBLISHED["k"]
+    assert second == {**PLAIN_MSE, "role": "plain_mse"}
+    assert third["lambda"] != 0.0 and "role" not in third
+    state = wrapped.get_state()
+    for trial_id, value in (("t0", 2.0), ("t1", 1.0), ("t2", 3.0)):
+        result = {"mae": value, "training_iteration": 3, "status": "complete"}
+        wrapped.on_trial_result(trial_id, result)
+        wrapped.on_trial_complete(trial_id, result)
+    values = [t.value for t in optuna.load_study(study_name="units", storage=storage).trials]
+    assert values == [2.0, 3.0]  # the published and the proposal; plain MSE untold
+    restored = BaselinesFirst(make_searcher(optuna.storages.InMemoryStorage()), [])
+    restored.set_state(state)
+    assert restored.fixed_trials == {"t1"} and restored.fixed == [] and restored.proposals == 2
 
 
 def test_trial_config_takes_the_chosen_k_and_drops_branch_names():
@@ -81,16 +128,18 @@ def test_trial_config_takes_the_chosen_k_and_drops_branch_names():
     assert config.k == (1, 3) and config.folds == 3 and config["lambda"] == 1e-7
 
 
-def launch(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "tune_study.launch", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        # caches (matplotlib, Ray) go to a HOME of their own, outside what the test inspects
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "HOME": str(cwd / "home")},
-    )
+def demo_files(folder, groups=True):
+    """A small demo data set as .npy files; the launcher's data flags."""
+    import numpy as np
+
+    from centerir.demo import make_demo_dataset
+
+    data = make_demo_dataset(n_subjects=12, segments_per_subject=2, window_seconds=1.0)
+    flags = []
+    for key in ("x", "y", "groups")[: 3 if groups else 2]:
+        np.save(folder / f"{key}.npy", getattr(data, key))
+        flags += [f"--{key}", str(folder / f"{key}.npy")]
+    return flags
 
 
 def write(path, text):
@@ -136,6 +185,42 @@ BAD = {
     "unknown flag": (["--trials", "3"], r"unrecognized arguments: --trials"),
     "unreachable address": (["--address", "127.0.0.1:1"], r"cannot reach a Ray cluster"),
     "resume without name": (["--resume"], r"--resume needs --name"),
+    "holdout above half": (
+        ["--holdout", "0.7"],
+        r"holdout must be a share of subjects in \[0, 0\.5\]",
+    ),
+    "holdout nan": (["--holdout", "nan"], r"holdout must be a share of subjects"),
+    "holdout of one subject": (["--holdout", "0.02"], r"holds out 1, expected at least 2"),
+    "too few left to tune": (
+        ["--holdout", "0.5", "--folds", "40"],
+        r"holdout=0\.5 leaves too few subjects to tune: .*expected at least 42 subjects",
+    ),
+    "holdout without subject ids": (
+        lambda d: ["--holdout", "0.2", *demo_files(d, groups=False)],
+        r"holdout must be 0 without subject ids",
+    ),
+    "one outer fold": (["--outer-folds", "1"], r"outer_folds must be >= 2"),
+    "outer folds with a holdout": (
+        ["--outer-folds", "3", "--holdout", "0.2"],
+        r"holdout must be 0 or unset with outer_folds",
+    ),
+    "outer folds without subject ids": (
+        lambda d: ["--outer-folds", "3", *demo_files(d, groups=False)],
+        r"outer_folds needs subject ids \(--groups\)",
+    ),
+    "more outer folds than subjects allow": (
+        ["--outer-folds", "40"],
+        r"outer_folds=40 needs at least 80 subjects \(2 per outer test fold\), got 60",
+    ),
+    "outer folds leave too few to tune": (
+        ["--outer-folds", "20", "--folds", "56"],
+        r"outer_folds=20 leaves too few subjects to tune in outer fold 1: .*at least 58",
+    ),
+    "unknown objective": (["--objective", "accuracy"], r"objective must be one of the reported"),
+    "subject objective without ids": (
+        lambda d: ["--objective", "subject_mae", *demo_files(d, groups=False)],
+        r"objective 'subject_mae' is computed over subjects and needs subject ids",
+    ),
     "resume unknown study": (["--resume", "--name", "nothing"], r"no study to resume there"),
     "unwritable storage": (
         lambda d: ["--storage-path", write(d / "file", "x") + "/sub"],
@@ -145,15 +230,18 @@ BAD = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, case):
+def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, case, run_main, monkeypatch):
+    from tune_study.launch import main
+
     args, message = BAD[case]
     args = args(tmp_path) if callable(args) else args
     storage = tmp_path / "runs"
     if "--storage-path" not in args:
         args = [*args, "--storage-path", str(storage)]
     (tmp_path / "home").mkdir()
+    monkeypatch.chdir(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
-    result = launch(*args, cwd=tmp_path)
+    result = run_main(main, args)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
@@ -222,7 +310,7 @@ def test_settings_file_round_trip_values(tmp_path):
     assert settings.num_samples == 7 and settings.space == "paper"  # the flag wins
     assert settings.ranges == {"lr": [1e-4, 1e-3]} and settings.folds == 10
     assert settings.base_config().patience == 4
-    assert json.loads(settings.to_json())["num_samples"] == 7
+    assert json.loads(json.dumps(settings.to_dict()))["num_samples"] == 7
 
 
 def test_ungrouped_data_and_test_selection_are_flagged_at_start_and_end():
@@ -239,3 +327,18 @@ def test_ungrouped_data_and_test_selection_are_flagged_at_start_and_end():
     assert any("optimistic" in c for c in cautions)
     grouped = EEGDataset(np.zeros((8, 1, 2, 60)), np.arange(8.0), np.arange(8) // 2, "x.npy")
     assert protocol_cautions(StudySettings().resolved(), grouped) == []
+
+
+def test_an_internal_error_in_the_launcher_propagates_as_a_traceback(tmp_path, monkeypatch):
+    """Only a UserError is one line and exit 2; a ValueError of ours must reach Python,
+    which prints its traceback and exits 1."""
+    from tune_study import launch
+
+    def broken(*args, **kwargs):
+        raise ValueError("an internal failure")
+
+    monkeypatch.setattr(launch, "split_subjects", broken)
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    with pytest.raises(ValueError, match="an internal failure"):
+        launch.main(["--storage-path", str(tmp_path / "runs")])
+    assert not (tmp_path / "runs").exists()

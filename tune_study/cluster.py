@@ -16,7 +16,6 @@ from centerir.config import ConfigError
 LOOPBACK = "127.0.0.1"
 CONNECT_TIMEOUT_S = 5.0
 DEFAULT_DASHBOARD_PORT = 8265
-WORKER_NICENESS = "RAY_worker_niceness"  # Ray config read by the raylet at start
 REMOTE_STORAGE_PREFIXES = ("s3://", "gs://", "gcs://", "abfs://", "az://", "hdfs://")
 
 
@@ -44,11 +43,6 @@ def start_ray(address: str | None, dashboard_host: str, dashboard_port: int | No
                 "authentication and can run code; expose it only to trusted networks",
                 file=sys.stderr,
             )
-        # Ray starts its workers at nice 15, below its own nice-0 processes; every wake-up
-        # of those then preempts one of a trial's lockstep torch threads, which made
-        # trials using every core about 10 % slower. A local study's trials run at the
-        # launcher's priority instead (an explicit RAY_worker_niceness wins).
-        os.environ.setdefault(WORKER_NICENESS, "0")
         context = ray.init(
             include_dashboard=True,
             dashboard_host=dashboard_host,

@@ -1,37 +1,46 @@
 """``python -m tune_study.launch``: a Ray Tune + Optuna search over CenterIR hyperparameters.
 
 Every trial is a full k-fold cross-validation (``centerir.cross_validate``) on the
-resources Ray gives it; Optuna's TPE proposes learning rate, bins, k set and lambda. With no
-arguments: a small study on the built-in demo data on a local Ray.
+resources Ray gives it; Optuna's TPE proposes learning rate, bins, k set and lambda. Subjects
+held out before the search score the chosen configuration once at the end, beside the
+mean predictor and plain MSE. With no arguments: a small study on the built-in demo data on
+a local Ray.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from centerir.bins import LabelBins
-from centerir.cli import OneLineParser
+from centerir.command_line import OneLineParser, run_command
 from centerir.config import ConfigError
+from centerir.contract import (
+    HOLDOUT_FILE,
+    METRICS,
+    SETTINGS_FILE,
+    SUBJECT_METRICS,
+    read_json_file,
+    read_settings,
+)
 from centerir.cv import fit_parts
-from centerir.data import DataError, EEGDataset, check_for_cv, load_dataset
+from centerir.data import EEGDataset, check_for_cv, load_dataset
 from centerir.demo import make_demo_dataset
 from centerir.model import min_n_times
 from search_spaces import SearchSpace, get_space
-from tune_study.settings import (
-    SETTINGS_FILE,
-    StudySettings,
-    check_settings,
-    read_study_file,
+from tune_study.plan import (
+    Planned,
+    Split,
+    StudyPlan,
+    derive_lambda_range,
+    outer_fold_splits,
+    split_subjects,
 )
-
-LOCAL_ONLY_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray listens on 127.0.0.1 only
+from tune_study.ray_compat import check_ray, set_launcher_environment
+from tune_study.settings import SYNC_SECONDS, StudySettings, check_settings, read_study_file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +112,23 @@ def build_parser() -> argparse.ArgumentParser:
         "of completed trials at the same fold count (from fold 2)",
     )
     p.add_argument(
+        "--objective",
+        help=f"fold-averaged metric to search, rank and prune on (default mae): one of "
+        f"{', '.join(METRICS)}",
+    )
+    p.add_argument(
+        "--holdout",
+        type=float,
+        help="share of subjects (0-0.5) set aside before the search and scored once at the "
+        "end (default 0.2 with --groups and >= 20 subjects left to tune, else 0)",
+    )
+    p.add_argument(
+        "--outer-folds",
+        type=int,
+        help="nested CV for a paper's final number: a whole study per outer fold, tuned on "
+        "the other folds' subjects and scored once on its own (needs --groups; no --holdout)",
+    )
+    p.add_argument(
         "--dashboard-host",
         help="address the Ray dashboard listens on (default "
         "127.0.0.1; anything else exposes an unauthenticated dashboard)",
@@ -165,44 +191,106 @@ def check_fixed_keys(settings: StudySettings) -> None:
         )
 
 
-def build_space(dataset: EEGDataset, settings: StudySettings) -> SearchSpace:
+def build_space(tuning: EEGDataset, settings: StudySettings) -> SearchSpace:
+    """The named space with the study file's ranges and the data's kept bins (for
+    ``remainder="strict"``), before the lambda range is decided."""
     remainder = settings.base_config().remainder
     space = get_space(settings.space, overrides=settings.ranges)
-    kept = kept_bins_per_boundaries(dataset, settings, space) if remainder == "strict" else {}
-    try:
-        return get_space(
-            settings.space, remainder=remainder, kept_bins=kept, overrides=settings.ranges
+    kept = kept_bins_per_boundaries(tuning, settings, space) if remainder == "strict" else {}
+    return get_space(settings.space, remainder=remainder, kept_bins=kept, overrides=settings.ranges)
+
+
+def check_objective(settings: StudySettings, dataset: EEGDataset) -> None:
+    """Subject-level objectives need subject ids."""
+    if settings.objective in SUBJECT_METRICS and dataset.groups is None:
+        raise ConfigError(
+            f"objective {settings.objective!r} is computed over subjects and needs subject ids: "
+            "pass --groups, or choose a window-level objective such as 'mae'."
         )
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
+
+
+def plan_study(
+    dataset: EEGDataset, settings: StudySettings, continuing: bool, split: Split | None = None
+) -> tuple[StudyPlan, SearchSpace]:
+    """A study's hold-out (``split``, or the settings' share) and lambda range, new or as
+    saved when ``continuing``, and the search space with that lambda range."""
+    saved = None
+    if continuing:
+        saved = read_settings(settings.experiment_dir()).get("plan")
+        if not isinstance(saved, dict):
+            raise ConfigError(
+                f"{settings.experiment_dir() / SETTINGS_FILE}: expected the study's plan "
+                "(hold-out and lambda range), got none; this study cannot be resumed."
+            )
+        settings = replace(settings, holdout=saved["holdout"])
+    fraction, reason, tuning, held_out = split or split_subjects(dataset, settings)
+    space = build_space(dataset.subset(tuning), settings)
+    if saved is None:
+        lambdas, note = derive_lambda_range(dataset.subset(tuning), settings, space)
+    else:
+        reason, note = saved["holdout_reason"], saved["lambda_note"]
+        lambdas = (float(saved["lambda_range"][0]), float(saved["lambda_range"][1]))
+    plan = StudyPlan(tuning, held_out, fraction, reason, lambdas, note)
+    if continuing:
+        check_same_holdout(settings, plan, dataset)
+    return plan, replace(space, lambda_=lambdas)
+
+
+def plan_studies(dataset: EEGDataset, settings: StudySettings, resume: bool) -> list[Planned]:
+    """The one study, or with ``outer_folds`` one study per outer fold (each continued
+    where its folder already holds one and ``resume`` is asked)."""
+    if not settings.outer_folds:
+        return [Planned(settings, *plan_study(dataset, settings, resume), resume)]
+    planned = []
+    for number, split in enumerate(outer_fold_splits(dataset, settings, settings.outer_folds), 1):
+        sub = settings.outer_fold(number)
+        continuing = resume and (sub.experiment_dir() / SETTINGS_FILE).is_file()
+        planned.append(Planned(sub, *plan_study(dataset, sub, continuing, split), continuing))
+    return planned
+
+
+def check_same_holdout(settings: StudySettings, plan: StudyPlan, dataset: EEGDataset) -> None:
+    """On ``--resume``: the data must hold out the same subjects as when the study began."""
+    path = settings.experiment_dir() / HOLDOUT_FILE
+    saved = read_json_file(path, "held-out subjects and scores")
+    if not isinstance(saved, dict) or saved.get("subjects") != plan.held_out_subjects(dataset):
+        raise ConfigError(
+            f"{path}: expected the held-out subjects this data gives "
+            f"({len(plan.held_out_subjects(dataset))}), got others: the data changed since the "
+            "study began; resume it with the same --x, --y and --groups."
+        )
+
+
+def configure_launcher(settings: StudySettings) -> None:
+    """Process-wide settings of the launcher, before Ray is imported: Ray's environment
+    switches (a local Ray on loopback at this process's priority; Tune's compact output;
+    frequent saves of the experiment state, so an interrupted study keeps what finished)."""
+    set_launcher_environment(local=settings.address is None, checkpoint_period_s=SYNC_SECONDS)
+
+
+def launch(args: argparse.Namespace) -> int:
+    """Check everything, then run (or resume) the study; returns the exit code."""
+    settings = settings_from_args(args)
+    if args.resume:
+        settings = saved_settings(settings)
+    check_fixed_keys(settings)
+    dataset = load_study_data(settings)
+    check_objective(settings, dataset)
+    planned = plan_studies(dataset, settings, args.resume)
+    configure_launcher(settings)
+    check_ray()
+    from tune_study.study import run_study  # Ray is imported only once input is valid
+
+    return run_study(settings, dataset, planned, resume=args.resume)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        settings = settings_from_args(args)
-        if args.resume:
-            settings = saved_settings(settings)
-        check_fixed_keys(settings)
-        dataset = load_study_data(settings)
-        space = build_space(dataset, settings)
-        if settings.address is None:
-            # Ray's switch for a single-machine Ray: every listener on 127.0.0.1. Ray reads it
-            # when first imported, so it is set before the import below.
-            os.environ.setdefault(LOCAL_ONLY_ENV, "0")
-        from tune_study.study import run_study  # Ray is imported only once input is valid
-
-        return run_study(settings, dataset, space, resume=args.resume)
-    except (DataError, ConfigError, ValueError) as err:
-        print(f"error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "interrupted: finished trials and folds are saved; continue with --resume "
-            f"--name {args.name or '<name>'}",
-            file=sys.stderr,
-        )
-        return 130
+    return run_command(
+        lambda: launch(args),
+        interrupted="interrupted: finished trials, folds and held-out scores are saved; "
+        f"continue with --resume --name {args.name or '<name>'}",
+    )
 
 
 def saved_settings(settings: StudySettings) -> StudySettings:
@@ -213,10 +301,14 @@ def saved_settings(settings: StudySettings) -> StudySettings:
             f"{settings.experiment_dir()}: no study to resume there "
             f"(missing {SETTINGS_FILE}); check --name and --storage-path."
         )
-    saved = json.loads(path.read_text())
-    saved.pop("base_config", None)
+    saved = read_settings(settings.experiment_dir())
+    for key in ("base_config", "plan"):
+        saved.pop(key, None)
     saved.update(storage_path=settings.storage_path, name=settings.name, address=settings.address)
-    return StudySettings(**saved)
+    try:
+        return StudySettings(**saved)
+    except TypeError as err:
+        raise ConfigError(f"{path}: expected the study's settings, got {err}.") from None
 
 
 if __name__ == "__main__":

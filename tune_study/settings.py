@@ -18,18 +18,21 @@ table of fixed training keys (any :class:`centerir.config.Config` key not search
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from centerir.config import Config, ConfigError, read_mapping
+from centerir.contract import DEFAULT_OBJECTIVE, METRICS, outer_fold_folder
 
 DEMO_DEFAULTS = {"num_samples": 8, "folds": 3, "epochs": 6}  # minutes on 2 CPU cores
 DATA_DEFAULTS = {"num_samples": 20, "folds": 10, "epochs": 100}
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-SETTINGS_FILE = "centerir_study.json"
+MAX_HOLDOUT = 0.5
+# Seconds between copies of results and experiment state to storage_path (Tune's default
+# waits 10 s or more): an interrupted study keeps what finished, `results --watch` is live.
+SYNC_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,9 @@ class StudySettings:
     time_budget: float | None = None  # seconds for the whole study
     optuna_storage: str | None = None  # e.g. sqlite:///study.db
     prune: bool = False
+    objective: str = DEFAULT_OBJECTIVE  # fold-averaged metric searched, ranked and pruned on
+    holdout: float | None = None  # share of subjects set aside; None: 0.2 when it fits, else 0
+    outer_folds: int | None = None  # nested CV: a whole study per outer fold (no hold-out)
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int | None = None  # None: 8265, or a free port when 8265 is taken
     ranges: dict[str, Any] = field(default_factory=dict)  # [ranges] table: space overrides
@@ -79,11 +85,22 @@ class StudySettings:
         values.update(folds=self.folds, epochs=self.epochs, seed=self.seed)
         return Config.from_dict(values)
 
+    def outer_fold(self, number: int) -> StudySettings:
+        """The settings of outer fold ``number`` (1-based) of a nested study: a study of its
+        own, in a folder inside this one's."""
+        return replace(
+            self,
+            storage_path=str(self.experiment_dir()),
+            name=outer_fold_folder(str(self.name), number),
+            outer_folds=None,
+        )
+
     def experiment_dir(self) -> Path:
         return Path(self.storage_path).expanduser().resolve() / str(self.name)
 
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting, as plain JSON values."""
+        return asdict(self)
 
 
 FLAG_NAMES = [f.name for f in fields(StudySettings) if f.name not in ("ranges", "config")]
@@ -131,6 +148,25 @@ def check_settings(settings: StudySettings) -> None:
         raise ConfigError(f"time_budget must be > 0 seconds, got {settings.time_budget!r}.")
     if settings.dashboard_port is not None and not 0 < settings.dashboard_port < 65536:
         raise ConfigError(f"dashboard_port must be 1-65535, got {settings.dashboard_port!r}.")
+    if settings.objective not in METRICS:
+        raise ConfigError(
+            f"objective must be one of the reported metrics ({', '.join(METRICS)}), got "
+            f"{settings.objective!r}."
+        )
+    if settings.holdout is not None and not 0 <= settings.holdout <= MAX_HOLDOUT:
+        raise ConfigError(
+            f"holdout must be a share of subjects in [0, {MAX_HOLDOUT}], got {settings.holdout!r}."
+        )
+    if settings.outer_folds is not None:
+        if settings.outer_folds < 2:
+            raise ConfigError(
+                f"outer_folds must be >= 2, got outer_folds={settings.outer_folds!r}."
+            )
+        if settings.holdout:
+            raise ConfigError(
+                f"holdout must be 0 or unset with outer_folds (each outer fold's subjects are "
+                f"the held-out ones), got holdout={settings.holdout!r}."
+            )
     if settings.optuna_storage is not None and "://" not in settings.optuna_storage:
         raise ConfigError(
             "optuna_storage must be a database URL like sqlite:///study.db, "

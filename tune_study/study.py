@@ -1,4 +1,4 @@
-"""Run (or resume) the Ray Tune + Optuna study and report its ranking.
+"""Run (or resume) the Ray Tune + Optuna study, score the held-out subjects, print the summary.
 
 Imported by the launcher only once the input is known to be valid, so a bad command line
 never starts Ray.
@@ -6,163 +6,177 @@ never starts Ray.
 
 from __future__ import annotations
 
-import json
-import os
+import gc
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
-import optuna
 import ray
-from optuna.samplers import TPESampler
 from ray import tune
-from ray.tune.search import ConcurrencyLimiter
+from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
 
-from centerir.config import ConfigError, format_k
+from centerir.baselines import constant_predictor_cv
+from centerir.config import ConfigError
+from centerir.contract import (
+    BASELINES_FILE,
+    BEST_CONFIG_FILE,
+    FOLDS_DONE,
+    REPORT_FOLDER,
+    SETTINGS_FILE,
+    STATUS,
+    Role,
+    folds_key,
+    objective_mode,
+    std_key,
+    trial_folder_name,
+    write_json_file,
+    write_settings,
+)
 from centerir.cv import OPTIMISTIC_WARNING
 from centerir.data import EEGDataset
 from centerir.splits import UNGROUPED_WARNING
-from results import load, rank
-from results.compare import compare_top_two
+from results import candidates, open_study, summary_lines
 from results.export import export_configs
+from results.nested import nested_lines
 from results.report import write_report
-from results.table import format_ranking
-from search_spaces import PAPER, SearchSpace
-from tune_study.cluster import (
-    check_storage_shared,
-    check_storage_writable,
-    cluster_gpus,
-    start_ray,
-)
+from results.summary import export_note
+from search_spaces import SearchSpace
+from tune_study.cluster import check_storage_shared, check_storage_writable, cluster_gpus, start_ray
+from tune_study.heldout import run_refits, write_holdout
+from tune_study.plan import Planned, StudyPlan
 from tune_study.pruning import start_pruner
 from tune_study.recovery import KeepRowsOnRetry
-from tune_study.searcher import StatusAwareOptunaSearch
-from tune_study.settings import SETTINGS_FILE, StudySettings
+from tune_study.search import baseline_trials, make_search
+from tune_study.settings import SYNC_SECONDS, StudySettings
 from tune_study.trainable import run_trial
 
 MAX_FAILURES = 2  # a trial that raises is retried this often, from its last fold checkpoint
 TOP = 5
-SYNC_SECONDS = 5
 
 
 def trial_name(trial) -> str:
-    """Trial names that say what they try, e.g. ``lr3.2e-04_b16_k1-3-5-15_lam5e-08``."""
-    config = trial.config
-    k = config.get("k", "")
-    k = k if isinstance(k, str) else format_k(k)
-    return (
-        f"lr{config['lr']:.1e}_b{config['boundaries']}_k{k}_lam{config['lambda']:.0e}"
-        f"_{trial.trial_id}"
-    )
+    """Trial names (and folders) that say what they try (``centerir.contract``)."""
+    return trial_folder_name(trial.config, trial.trial_id)
 
 
-def make_sampler(settings: StudySettings) -> TPESampler:
-    """TPE with multivariate, grouped modelling; random for the first third of the budget."""
-    startup = min(10, max(2, settings.num_samples // 3))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return TPESampler(
-            seed=settings.seed, multivariate=True, group=True, n_startup_trials=startup
-        )
-
-
-def make_searcher(settings: StudySettings, space: SearchSpace, concurrency: int):
-    points = []
-    if space.contains(PAPER):
-        points.append(space.as_trial_params(PAPER))
-    else:
-        print(
-            f"note: the published configuration {PAPER} is outside the '{settings.space}' "
-            "space for this data, so it is not enqueued",
-            file=sys.stderr,
-        )
-    storage = None
-    if settings.optuna_storage:
-        storage = optuna.storages.RDBStorage(settings.optuna_storage)
-    searcher = StatusAwareOptunaSearch(
-        space=space,
-        metric="mae",
-        mode="min",
-        points_to_evaluate=points or None,
-        sampler=make_sampler(settings),
-        study_name=settings.name,
-        storage=storage,
-    )
-    return ConcurrencyLimiter(searcher, max_concurrent=concurrency)
-
-
-def concurrency(settings: StudySettings, gpus_per_trial: float) -> int:
+def concurrency(settings: StudySettings, gpus_per_trial: float, trials: int) -> int:
+    """Trials at once: ``max_concurrent``, or as many as the cluster's resources hold (at
+    most ``trials``)."""
     if settings.max_concurrent:
         return settings.max_concurrent
     resources = ray.cluster_resources()
     slots = resources.get("CPU", 1) // settings.cpus_per_trial
     if gpus_per_trial > 0:
         slots = min(slots, resources.get("GPU", 0) // gpus_per_trial)
-    return int(max(1, min(slots, settings.num_samples)))
+    return int(max(1, min(slots, trials)))
 
 
-def completed_fold_maes(settings: StudySettings) -> dict[str, list[float]]:
-    """Per-fold MAEs of the complete trials already in the experiment (for --resume)."""
-    frame = load(settings.experiment_dir())
-    complete = frame[frame["status"] == "complete"]
-    return dict(zip(complete["trial_id"], complete["fold_maes"], strict=True))
+def completed_fold_values(settings: StudySettings) -> dict[str, list[float]]:
+    """Per-fold objective values of the complete candidate trials already in the
+    experiment (for --resume)."""
+    study = open_study(settings.experiment_dir())
+    rows = candidates(study.ranked)
+    return dict(zip(rows["trial_id"], rows[folds_key(settings.objective)], strict=True))
 
 
 def make_trainable(
-    settings: StudySettings, dataset: EEGDataset, gpus_per_trial: float, resume: bool
+    settings: StudySettings, tuning: EEGDataset, gpus_per_trial: float, resume: bool
 ):
     pruner = None
     if settings.prune:
-        pruner = start_pruner(completed_fold_maes(settings) if resume else None)
+        pruner = start_pruner(
+            settings.objective, completed_fold_values(settings) if resume else None
+        )
     # A plain ndarray (not np.memmap, which Ray pickles as a private copy per worker) goes
-    # to the object store once and reaches every trial as a zero-copy read-only view.
+    # to the object store once and reaches every trial as a zero-copy read-only view; the
+    # tuning windows are picked from it by index, never copied.
     trainable = tune.with_parameters(
         run_trial,
-        x=np.asarray(dataset.x),
-        y=dataset.y,
-        groups=dataset.groups,
+        x=np.asarray(tuning.x),
+        y=tuning.y,
+        groups=tuning.groups,
+        rows=tuning.rows,
         base=settings.base_config().to_dict(),
-        source=dataset.source,
+        source=tuning.source,
+        objective=settings.objective,
         pruner=pruner,
     )
     return tune.with_resources(trainable, {"cpu": settings.cpus_per_trial, "gpu": gpus_per_trial})
 
 
-def progress_table() -> tune.CLIReporter:
-    """A compact trial table every 15 s: status, folds done, running MAE, key parameters."""
-    # Tune's newer output ignores custom reporters and prints every config and result box.
-    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+def progress_table(objective: str) -> tune.CLIReporter:
+    """A compact trial table every 15 s: status, folds done, running objective, parameters."""
     return tune.CLIReporter(
         parameter_columns=["lr", "boundaries", "k", "lambda"],
         metric_columns={
-            "folds_done": "folds",
-            "mae": "mae",
-            "mae_std": "mae_std",
-            "status": "outcome",
+            FOLDS_DONE: "folds",
+            objective: objective,
+            std_key(objective): std_key(objective),
+            STATUS: "outcome",
         },
         max_report_frequency=15,
         sort_by_metric=True,
-        metric="mae",
-        mode="min",
+        metric=objective,
+        mode=objective_mode(objective),
     )
 
 
-def write_settings(settings: StudySettings) -> None:
+def start_files(settings: StudySettings, dataset: EEGDataset, plan: StudyPlan) -> None:
+    """The experiment's own files of a new study: settings (with the plan), held-out
+    subjects, and the model-free baselines on the study's folds."""
     directory = settings.experiment_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    saved = json.loads(settings.to_json())
-    for key in ("x", "y", "groups"):  # absolute, so --resume works from any folder
-        if saved[key] is not None:
-            saved[key] = str(Path(saved[key]).resolve())
-    saved["base_config"] = settings.base_config().to_dict()
-    (directory / SETTINGS_FILE).write_text(json.dumps(saved, indent=2) + "\n")
+    saved = saved_settings_of(settings)
+    saved["plan"] = plan.to_dict()
+    write_settings(directory, saved)
+    write_holdout(directory, plan, dataset)
+    tuning = dataset.subset(plan.tuning)
+    base = settings.base_config()
+    write_json_file(
+        directory / BASELINES_FILE,
+        {
+            str(role): constant_predictor_cv(base, tuning, role).report()
+            for role in (Role.MEAN_PREDICTOR, Role.MEDIAN_PREDICTOR)
+        },
+    )
+
+
+def make_tuner(settings: StudySettings, space: SearchSpace, trainable, gpus: float, resume: bool):
+    directory = settings.experiment_dir()
+    if resume:
+        return tune.Tuner.restore(
+            str(directory), trainable=trainable, resume_unfinished=True, resume_errored=True
+        )
+    trials = settings.num_samples + baseline_trials(space)
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=make_search(settings, space, concurrency(settings, gpus, trials)),
+            num_samples=trials,
+            time_budget_s=settings.time_budget,
+            trial_name_creator=trial_name,
+            trial_dirname_creator=trial_name,  # folders named like trials
+            # a trial's worker (with torch loaded and the data mapped) serves the next
+            # trial: saves seconds of process start per trial
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(
+            name=settings.name,
+            storage_path=str(directory.parent),
+            failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
+            progress_reporter=progress_table(settings.objective),
+            sync_config=tune.SyncConfig(sync_period=SYNC_SECONDS),
+            # the rows results reads back (Tune adds no loggers of its own: see ray_compat)
+            callbacks=[JsonLoggerCallback(), CSVLoggerCallback(), KeepRowsOnRetry()],
+            verbose=1,
+        ),
+    )
 
 
 def run_study(
-    settings: StudySettings, dataset: EEGDataset, space: SearchSpace, resume: bool = False
+    settings: StudySettings, dataset: EEGDataset, planned: list[Planned], resume: bool = False
 ) -> int:
-    """Run the study to the end and print the ranking; returns the exit code."""
+    """Run the study (or, nested, one study per outer fold) to the end in one Ray: search,
+    score the held-out subjects, print the summary; returns the exit code."""
     directory = settings.experiment_dir()
     check_storage_writable(directory)
     if not resume and (directory / SETTINGS_FILE).exists():
@@ -181,52 +195,56 @@ def run_study(
             gpus = 1.0 if cluster_gpus() > 0 else 0.0
         if url:
             print(f"Ray dashboard: {url}", file=sys.stderr)
-        print(
-            f"experiment: {directory} ({settings.num_samples} trials x {settings.folds} folds "
-            f"x <= {settings.epochs} epochs on {dataset.source}; {settings.cpus_per_trial:g} "
-            f"CPU and {gpus:g} GPU per trial)",
-            file=sys.stderr,
-        )
-        trainable = make_trainable(settings, dataset, gpus, resume)
-        if resume:
-            tuner = tune.Tuner.restore(
-                str(directory), trainable=trainable, resume_unfinished=True, resume_errored=True
-            )
-        else:
-            write_settings(settings)
-            tuner = tune.Tuner(
-                trainable,
-                tune_config=tune.TuneConfig(
-                    search_alg=make_searcher(settings, space, concurrency(settings, gpus)),
-                    num_samples=settings.num_samples,
-                    time_budget_s=settings.time_budget,
-                    trial_name_creator=trial_name,
-                    trial_dirname_creator=trial_name,  # folders named like trials
-                    # a trial's worker (with torch loaded and the data mapped) serves the
-                    # next trial: saves seconds of process start per trial
-                    reuse_actors=True,
-                ),
-                run_config=tune.RunConfig(
-                    name=settings.name,
-                    storage_path=str(directory.parent),
-                    failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
-                    progress_reporter=progress_table(),
-                    sync_config=tune.SyncConfig(sync_period=SYNC_SECONDS),
-                    callbacks=[KeepRowsOnRetry()],
-                    verbose=1,
-                ),
-            )
-        # Results and experiment state reach storage_path every few seconds (Tune's default
-        # waits 10 s or more), so an interrupted study keeps what finished and `results
-        # --watch` is live.
-        os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", str(SYNC_SECONDS))
-        tuner.fit()
+        nested = len(planned) > 1 or settings.outer_folds
+        if nested and not resume:
+            write_settings(directory, saved_settings_of(settings))
+        for study in planned:
+            search_and_refit(study, dataset, gpus, outer=bool(nested))
     finally:
         ray.shutdown()
-    code = report_study(settings)
+    if nested:
+        for study in planned:
+            report_study(study.settings, quiet=True)
+        code = report_nested(settings)
+    else:
+        code = report_study(settings)
     for warning in cautions:
         print(f"warning: {warning}")
     return code
+
+
+def search_and_refit(study: Planned, dataset: EEGDataset, gpus: float, outer: bool) -> None:
+    """One study, in the running Ray: its files, the search, the held-out refits."""
+    settings, plan = study.settings, study.plan
+    directory = settings.experiment_dir()
+    print(
+        f"{'outer fold study' if outer else 'experiment'}: {directory} ({settings.num_samples} "
+        f"trials x {settings.folds} folds x <= {settings.epochs} epochs on {dataset.source}, "
+        f"objective {settings.objective}; {settings.cpus_per_trial:g} CPU and {gpus:g} GPU "
+        f"per trial)\nheld-out subjects: {plan.holdout_reason}\n{plan.lambda_note}",
+        file=sys.stderr,
+    )
+    if not study.continuing:
+        start_files(settings, dataset, plan)
+    trainable = make_trainable(settings, dataset.subset(plan.tuning), gpus, study.continuing)
+    tuner = make_tuner(settings, study.space, trainable, gpus, study.continuing)
+    tuner.fit()
+    del tuner, trainable  # frees the object store's copy of the data before the refits
+    gc.collect()
+    run_refits(
+        directory, dataset, plan, settings.base_config().to_dict(), settings.cpus_per_trial, gpus
+    )
+
+
+def saved_settings_of(settings: StudySettings) -> dict:
+    """The settings as saved in the experiment: data paths absolute (so ``--resume`` works
+    from any folder) and the base config spelled out."""
+    saved = settings.to_dict()
+    for key in ("x", "y", "groups"):
+        if saved[key] is not None:
+            saved[key] = str(Path(saved[key]).resolve())
+    saved["base_config"] = settings.base_config().to_dict()
+    return saved
 
 
 def protocol_cautions(settings: StudySettings, dataset: EEGDataset) -> list[str]:
@@ -239,18 +257,27 @@ def protocol_cautions(settings: StudySettings, dataset: EEGDataset) -> list[str]
     return cautions
 
 
-def report_study(settings: StudySettings) -> int:
-    """Print the top trials, export the best config and write the report, in the experiment."""
+def report_study(settings: StudySettings, quiet: bool = False) -> int:
+    """Print the summary (unless ``quiet``), export the best config and write the report,
+    in the experiment."""
     directory = settings.experiment_dir()
-    frame = load(directory)
-    ranked = rank(frame)
-    print(format_ranking(ranked, frame, top=TOP))
-    if ranked.empty:
-        print("no trial completed: nothing to export")
+    study = open_study(directory)
+    if not quiet:
+        print("\n".join(summary_lines(study, TOP)))
+    if candidates(study.ranked).empty:
+        print(f"{directory}: no trial completed: nothing to export")
         return 1
-    print(compare_top_two(ranked))
-    (path,) = export_configs(ranked, directory / "best_config.json")
-    report = write_report(frame, ranked, directory / "report", f"Study {settings.name}")
-    print(f"best config: {path}  (use: python -m centerir train --config {path})")
-    print(f"report: {report}  (python -m results {directory} --help for more)")
+    (path,) = export_configs(study.ranked, directory / BEST_CONFIG_FILE, note=export_note(study))
+    report = write_report(study, directory / REPORT_FOLDER, f"Study {settings.name}")
+    if not quiet:
+        print(f"best config: {path}  (use: python -m centerir train --config {path})")
+        print(f"report: {report}  (python -m results {directory} --help for more)")
+    return 0
+
+
+def report_nested(settings: StudySettings) -> int:
+    """Print the nested study's summary: the whole tuning procedure scored on outer folds."""
+    directory = settings.experiment_dir()
+    print("\n".join(nested_lines(directory)))
+    print(f"each outer fold's study, report and best config: {directory}/*-outer*/")
     return 0

@@ -3,14 +3,14 @@
 The data arrive through ``tune.with_parameters`` (stored once in the object store, read
 without copying); the trial's config holds only the searched hyperparameters, the study's
 fixed settings come as ``base``. After every fold the trial reports the running
-fold-averaged metrics and a checkpoint of its finished folds, so a retried or resumed trial
-continues at the next fold. Only ``ray.tune`` APIs are used here.
+fold-averaged metrics (keys of :mod:`centerir.contract`) and a checkpoint of its finished
+folds, so a retried or resumed trial continues at the next fold. Only ``ray.tune`` APIs are
+used here.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,30 +19,37 @@ import numpy as np
 import torch
 from ray import tune
 
+from centerir import contract
 from centerir.config import Config
+from centerir.contract import Status
 from centerir.cv import Callback, CVResult, FoldResult, cross_validate
 from centerir.data import EEGDataset
+from centerir.runtime import configure_runtime
 from tune_study.pruning import PrunerClient
 
 CHECKPOINT_FILE = "folds.json"
-REPORT_KEYS = ("mae", "mae_std", "rmse", "r2", "balanced_mae", "few_mae")
 
 
 def trial_config(params: dict[str, Any], base: Config) -> Config:
     """The searched parameters over the study's base config.
 
-    ``k_set_b<N>`` entries are the per-branch names Optuna samples the k set under; the
-    chosen set itself arrives as ``k``.
+    ``k_set_b<N>`` entries are the per-branch names Optuna samples the k set under (the
+    chosen set itself arrives as ``k``); ``role`` says what the trial is for.
     """
-    values = {key: value for key, value in params.items() if not key.startswith("k_set_b")}
+    values = {
+        key: value
+        for key, value in params.items()
+        if not key.startswith("k_set_b") and key != contract.ROLE
+    }
     return Config.from_dict(values, base=base)
 
 
-def trial_device() -> tuple[str, str]:
-    """Device for this trial from its Ray resources, and a note when falling back to CPU."""
+def configure_trial_worker() -> tuple[str, str]:
+    """Process-wide settings for this trial's worker, from its Ray resources: torch threads
+    (one per CPU) and MKL's dispatch. Returns the device and a note when a GPU share was
+    given but CUDA is missing (the trial then runs on the CPU)."""
     resources = tune.get_context().get_trial_resources().required_resources
-    cpus = max(1, int(resources.get("CPU", 1)))
-    torch.set_num_threads(cpus)
+    configure_runtime(threads=max(1, int(resources.get("CPU", 1))))
     if resources.get("GPU", 0) > 0:
         if torch.cuda.is_available():
             return "cuda", ""
@@ -60,28 +67,15 @@ def load_finished_folds() -> list[FoldResult]:
     return [FoldResult.from_dict(fold) for fold in saved["folds"]]
 
 
-def fold_report(result: CVResult, status: str, note: str) -> dict[str, Any]:
-    """Report of the folds finished so far: running means, the last fold, the status."""
-    summary = result.summary
-    metrics: dict[str, Any] = {key: summary.get(key, math.nan) for key in REPORT_KEYS}
-    metrics["folds_done"] = len(result.folds)
-    metrics["folds_total"] = result.n_folds
-    metrics["fold_mae"] = result.folds[-1].metrics["mae"] if result.folds else math.nan
-    metrics["fold_maes"] = [fold.metrics["mae"] for fold in result.folds]
-    metrics["seconds"] = summary.get("seconds", 0.0)
-    metrics["device"] = result.folds[-1].device if result.folds else ""
-    metrics["status"] = status
-    metrics["message"] = note
-    return metrics
-
-
-def report(result: CVResult, status: str, note: str) -> None:
+def report(result: CVResult, status: Status, note: str, role: str) -> None:
     """``tune.report`` the running metrics with a checkpoint of the finished folds."""
+    metrics = result.report()
+    metrics.update({contract.STATUS: str(status), contract.MESSAGE: note, contract.ROLE: role})
     with tempfile.TemporaryDirectory() as directory:
         payload = {"config": result.config, "folds": [f.to_dict() for f in result.folds]}
         (Path(directory) / CHECKPOINT_FILE).write_text(json.dumps(payload))
         checkpoint = tune.Checkpoint.from_directory(directory)
-        tune.report(fold_report(result, status, note), checkpoint=checkpoint)
+        tune.report(metrics, checkpoint=checkpoint)
 
 
 class StopTrial(Exception):
@@ -91,19 +85,24 @@ class StopTrial(Exception):
 class TuneReporter(Callback):
     """Reports to Ray Tune after every fold; asks the pruner (if any) whether to stop."""
 
-    def __init__(self, pruner: PrunerClient | None, trial_id: str, note: str):
+    def __init__(
+        self, pruner: PrunerClient | None, trial_id: str, note: str, role: str, objective: str
+    ):
         self.pruner = pruner
         self.trial_id = trial_id
         self.note = note
+        self.role = role
+        self.objective = objective
         self.reported = False
 
     def on_fold_end(self, fold: FoldResult, result: CVResult) -> None:
         done = len(result.folds)
-        status = "complete" if done == result.n_folds else "running"
+        status = Status.COMPLETE if done == result.n_folds else Status.RUNNING
         verdict = ""
-        if status == "running" and self.pruner is not None:
-            verdict = self.pruner.should_prune(self.trial_id, done, result.summary["mae"])
-        report(result, "pruned" if verdict else status, verdict or self.note)
+        if status == Status.RUNNING and self.pruner is not None:
+            running = result.summary.get(self.objective, np.nan)
+            verdict = self.pruner.should_prune(self.trial_id, done, running)
+        report(result, Status.PRUNED if verdict else status, verdict or self.note, self.role)
         self.reported = True
         if verdict:
             raise StopTrial(verdict)
@@ -114,8 +113,10 @@ def run_trial(
     x: np.ndarray,
     y: np.ndarray,
     groups: np.ndarray | None,
+    rows: np.ndarray | None,
     base: dict[str, Any],
     source: str = "",
+    objective: str = contract.DEFAULT_OBJECTIVE,
     pruner: PrunerClient | None = None,
 ) -> None:
     """Ray Tune function trainable (bind the data with ``tune.with_parameters``).
@@ -123,20 +124,33 @@ def run_trial(
     Parameters
     ----------
     params : dict
-        The trial's searched hyperparameters (``lr``, ``boundaries``, ``k``, ``lambda``...).
-    x, y, groups : ndarray
-        The study's data, (N, 1, C, T), (N,), (N,) or None, shared from the object store.
+        The trial's searched hyperparameters (``lr``, ``boundaries``, ``k``, ``lambda``...)
+        and, for a baseline, its ``role``.
+    x : ndarray
+        The study's windows, (M, 1, C, T), shared from the object store.
+    y, groups, rows : ndarray
+        The tuning windows' scores (N,), subject ids (N,) or None, and rows of ``x`` (N,)
+        (held-out subjects are not among them).
     base : dict
         The study's fixed config keys (folds, epochs, seed, ...).
+    objective : str
+        The metric the study optimises (a key of ``centerir.contract.METRICS``); pruning
+        compares its running fold mean.
     pruner : PrunerClient, optional
         With ``--prune``: asks the driver's pruner whether this trial should stop.
     """
+    device, note = configure_trial_worker()
     config = trial_config(params, Config.from_dict(base))
-    dataset = EEGDataset(x=x, y=y, groups=groups, source=source)
-    device, note = trial_device()
+    role = params.get(contract.ROLE) or contract.Role.SEARCH
+    if role == contract.Role.SEARCH and contract.is_config(config.to_dict(), contract.PUBLISHED):
+        role = contract.Role.PUBLISHED
+    candidate = role in (contract.Role.SEARCH, contract.Role.PUBLISHED)
+    if not candidate:
+        pruner = None  # a baseline runs every fold: the verdicts compare against all of them
+    dataset = EEGDataset(x=x, y=y, groups=groups, source=source, rows=rows)
     finished = load_finished_folds()
     trial_id = tune.get_context().get_trial_id()
-    reporter = TuneReporter(pruner, trial_id, note)
+    reporter = TuneReporter(pruner, trial_id, note, str(role), objective)
     try:
         result = cross_validate(
             config,
@@ -148,10 +162,10 @@ def run_trial(
         )
     except StopTrial:
         return
-    if result.status == "diverged":
-        report(result, "diverged", result.message)
+    if result.status == Status.DIVERGED:
+        report(result, Status.DIVERGED, result.message, str(role))
         return
     if not reporter.reported:  # every fold was already in the checkpoint
-        report(result, "complete", note)
+        report(result, Status.COMPLETE, note, str(role))
     if pruner is not None:
-        pruner.record_complete(trial_id, [f.metrics["mae"] for f in result.folds])
+        pruner.record_complete(trial_id, [fold.metrics[objective] for fold in result.folds])

@@ -1,0 +1,139 @@
+"""The held-out subjects' scores: unbiased, beside the selection-biased CV numbers."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from centerir.contract import (
+    BEST_REFIT,
+    HOLDOUT_FILE,
+    REFITS,
+    ROLE,
+    HeldOutScore,
+    Role,
+    Status,
+    read_json_file,
+)
+from results.experiment import ExperimentError
+from results.ranking import candidates
+
+NAMES = {
+    BEST_REFIT: "best configuration",
+    Role.PUBLISHED: "published configuration",
+    Role.PLAIN_MSE: "plain MSE (no CenterIR)",
+    Role.MEAN_PREDICTOR: "mean predictor",
+}
+
+
+def load_holdout(experiment: Path) -> dict[str, Any] | None:
+    """``HOLDOUT_FILE`` with its ``scores`` as :class:`HeldOutScore` (None if no file)."""
+    path = experiment / HOLDOUT_FILE
+    if not path.is_file():
+        return None
+    saved = read_json_file(path, "held-out subjects and scores")
+    try:
+        saved["scores"] = {
+            key: HeldOutScore.from_dict(value) for key, value in saved["scores"].items()
+        }
+        saved["subjects"] = list(saved["subjects"])
+    except (TypeError, KeyError, AttributeError) as err:
+        raise ExperimentError(
+            f"{path}: expected held-out subjects and scores, got a broken file ({err!r})."
+        ) from None
+    return saved
+
+
+def cv_value(ranked: pd.DataFrame, key: str, score: HeldOutScore, objective: str) -> float:
+    """The CV value (selection-biased) of the row a held-out score belongs to."""
+    if key == BEST_REFIT:
+        rows = ranked[ranked["trial_id"] == score.trial_id]
+    else:
+        rows = ranked[ranked[ROLE] == str(key)]
+    return float(rows[objective].iloc[0]) if len(rows) else math.nan
+
+
+def interval(score: HeldOutScore, metric: str) -> str:
+    """'2.31 [1.84, 2.90]' (value and 95 % bootstrap interval), '' when unknown."""
+    value = score.metrics.get(metric, math.nan)
+    if value is None or math.isnan(value):
+        return ""
+    low, high = score.intervals.get(metric, (math.nan, math.nan))
+    return f"{value:.3f} [{low:.2f}, {high:.2f}]"
+
+
+def holdout_lines(
+    holdout: dict[str, Any] | None, ranked: pd.DataFrame, objective: str
+) -> list[str]:
+    """The hold-out section of a study's summary: what was held out, the side-by-side table
+    of CV (selection-biased) and held-out (unbiased) scores, and the verdict."""
+    if holdout is None:
+        return ["held-out subjects: none (no --holdout): every number above is selection-biased."]
+    if not holdout["subjects"]:
+        return [
+            f"held-out subjects: none ({holdout['reason']}); every number above is "
+            "selection-biased."
+        ]
+    scores: dict[str, HeldOutScore] = holdout["scores"]
+    lines = [
+        f"held-out subjects: {len(holdout['subjects'])} ({holdout['reason']}), never seen by "
+        "the search; each row refitted once on all tuning subjects (epoch picked on an inner "
+        "subject-wise split) and scored once on them:"
+    ]
+    rows = []
+    for key in REFITS:
+        score = scores.get(str(key))
+        if score is None:
+            continue
+        if score.status != Status.COMPLETE:
+            rows.append({"": NAMES[key], "held-out": f"{score.status}: {score.message}"})
+            continue
+        rows.append(
+            {
+                "": f"{NAMES[key]} {score.trial_id}".strip(),
+                f"CV {objective} (selection-biased)": cv_value(ranked, key, score, objective),
+                "held-out MAE [95% CI] (unbiased)": interval(score, "mae"),
+                "held-out subject MAE [95% CI]": interval(score, "subject_mae"),
+                "mean prediction / held-out mean": f"{score.mean_prediction:.2f} / "
+                f"{score.held_out_mean:.2f}",
+            }
+        )
+    if rows:
+        lines.append(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    missing = [NAMES[key] for key in REFITS if str(key) not in scores]
+    if missing and not candidates(ranked).empty:
+        lines.append(
+            f"not yet scored on the held-out subjects: {', '.join(missing)} "
+            "(resume the study to finish)"
+        )
+    lines += holdout_verdict(scores)
+    return lines
+
+
+def holdout_verdict(scores: dict[str, HeldOutScore]) -> list[str]:
+    """Does the refitted best configuration beat the mean predictor on unseen subjects?"""
+    best, mean = scores.get(BEST_REFIT), scores.get(str(Role.MEAN_PREDICTOR))
+    if best is None or mean is None or best.status != Status.COMPLETE:
+        return []
+    metric = "subject_mae" if "subject_mae" in best.metrics else "mae"
+    ours, theirs = best.metrics[metric], mean.metrics[metric]
+    low, high = best.intervals.get(metric, (math.nan, math.nan))
+    if ours >= theirs:
+        return [
+            f"WARNING: on the held-out subjects the best configuration is NO BETTER than "
+            f"predicting the training mean ({metric} {ours:.3f} vs {theirs:.3f}): do not "
+            "report it as a result."
+        ]
+    overlap = low <= theirs
+    return [
+        f"on the held-out subjects the best configuration beats predicting the training mean "
+        f"({metric} {ours:.3f} [95% CI {low:.2f}, {high:.2f}] vs {theirs:.3f})"
+        + (
+            "; the interval reaches the mean predictor's value, so that is not certain."
+            if overlap
+            else "."
+        )
+    ]
