@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from centerir.baselines import constant_predictor_cv
 from centerir.command_line import OneLineParser, run_command
 from centerir.config import Config, ConfigError, format_k, load_config
-from centerir.contract import Status, std_key, write_json_file
+from centerir.contract import Role, Status, std_key, write_json_file
 from centerir.cv import Callback, CVResult, FoldResult, check_k_set_fits, cross_validate
 from centerir.data import DataError, EEGDataset, check_for_cv, load_dataset
 from centerir.demo import make_demo_dataset
@@ -245,11 +246,32 @@ def print_report(result: CVResult) -> None:
         print(f"warning: {warning}")
 
 
-def write_outputs(result: CVResult, dataset: EEGDataset, out: Path) -> None:
-    """metrics.json and predictions.csv (one row per window, its out-of-fold prediction)."""
+def baseline_line(result: CVResult, mean: CVResult) -> str:
+    """The config against predicting each fold's training mean, on the same folds."""
+    ours, theirs = result.summary, mean.summary
+    key = "subject_mae" if "subject_mae" in ours else "mae"
+    folds = len(result.folds)
+    wins = sum(
+        fold.metrics[key] < base.metrics[key]
+        for fold, base in zip(result.folds, mean.folds[:folds], strict=True)
+    )
+    values = (
+        f"{key} {ours[key]:.3f} vs {theirs[key]:.3f} for predicting each fold's training mean, "
+        f"better on {wins} of {folds} folds"
+    )
+    if ours[key] >= theirs[key]:
+        return f"WARNING: NO BETTER than predicting the training mean ({values})."
+    return f"against the mean predictor on the same folds: {values}."
+
+
+def write_outputs(result: CVResult, dataset: EEGDataset, out: Path, mean: CVResult) -> None:
+    """metrics.json (with the mean predictor's on the same folds) and predictions.csv (one
+    row per window, its out-of-fold prediction)."""
     out.mkdir(parents=True, exist_ok=True)
     # a metric with no sample (e.g. no few-shot window) is NaN, written as null
-    write_json_file(out / "metrics.json", result.to_dict())
+    metrics = result.to_dict()
+    metrics["baselines"] = {str(Role.MEAN_PREDICTOR): mean.report()}
+    write_json_file(out / "metrics.json", metrics)
     with open(out / "predictions.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["index", "subject", "fold", "y_true", "y_pred"])
@@ -280,8 +302,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     result = run_cv(config, dataset, str(device))
     print_report(result)
+    mean = constant_predictor_cv(config, dataset, Role.MEAN_PREDICTOR)
+    if result.folds:
+        print(baseline_line(result, mean))
     if args.out:
-        write_outputs(result, dataset, args.out)
+        write_outputs(result, dataset, args.out, mean)
         print(f"wrote {args.out / 'metrics.json'} and {args.out / 'predictions.csv'}")
     return 0 if result.status == Status.COMPLETE else 1
 

@@ -44,8 +44,12 @@ def test_train_writes_metrics_and_every_out_of_fold_prediction(npy_files, tmp_pa
     assert code == 0
     printed = capsys.readouterr().out
     assert "fold-averaged MAE" in printed and "mean" in printed
+    assert "subject_mae" in printed and "training mean" in printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "complete" and len(metrics["folds"]) == 2
+    assert {"subject_mae", "subject_r2"} <= set(metrics["summary"])
+    mean = metrics["baselines"]["mean_predictor"]
+    assert len(mean["mae_folds"]) == 2 and mean["folds_done"] == 2
     assert metrics["config"]["folds"] == 2 and metrics["config"]["lr"] == 1e-3
     with open(out / "predictions.csv") as handle:
         rows = list(csv.DictReader(handle))
@@ -54,8 +58,8 @@ def test_train_writes_metrics_and_every_out_of_fold_prediction(npy_files, tmp_pa
     assert all(r["subject"] != "" for r in rows)
 
 
-def test_train_on_demo_data_without_arguments_for_data(tmp_path):
-    result = run_module("train", "--folds", "2", "--epochs", "1", "--out", str(tmp_path / "o"))
+def test_train_on_demo_data_without_arguments_for_data(tmp_path, run_main):
+    result = run_main(main, ["train", "--folds", "2", "--epochs", "1", "--out", tmp_path / "o"])
     assert result.returncode == 0, result.stderr
     assert "demo data" in result.stderr
     assert (tmp_path / "o" / "metrics.json").is_file()
