@@ -79,9 +79,9 @@ def holdout_lines(
         ]
     scores: dict[str, HeldOutScore] = holdout["scores"]
     lines = [
-        f"held-out subjects: {len(holdout['subjects'])} ({holdout['reason']}), never seen by "
-        "the search; each row refitted once on all tuning subjects (epoch picked on an inner "
-        "subject-wise split) and scored once on them:"
+        f"held-out subjects: {holdout['reason']}, never seen by the search; each row refitted "
+        "once on all tuning subjects (epoch picked on an inner subject-wise split) and scored "
+        "once on them:"
     ]
     rows = []
     for key in REFITS:

@@ -19,6 +19,16 @@ FIGURES = {
 }
 
 
+def summary_html(text: str) -> str:
+    """A summary line as HTML: tables (several lines) keep their columns, warnings stand out."""
+    escaped = html.escape(text)
+    if "\n" in text:
+        return f"<pre>{escaped}</pre>"
+    if text.startswith("WARNING"):
+        return f"<p class='warning'>{escaped}</p>"
+    return f"<p>{escaped}</p>"
+
+
 def write_report(study: Study, folder: Path, title: str) -> Path:
     """Write ``report.html`` and the PNGs into ``folder``; returns the HTML path."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -31,7 +41,7 @@ def write_report(study: Study, folder: Path, title: str) -> Path:
         sections.append(
             f"<h2>{heading}</h2>\n<img alt='{heading}' src='data:image/png;base64,{encoded}'>"
         )
-    summary = html.escape("\n\n".join(summary_lines(study, top=len(study.ranked))))
+    summary = "\n".join(summary_html(line) for line in summary_lines(study, len(study.ranked)))
     counts = ", ".join(f"{n} {status}" for status, n in study.frame[STATUS].value_counts().items())
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -39,6 +49,7 @@ def write_report(study: Study, folder: Path, title: str) -> Path:
 body {{ font-family: sans-serif; margin: 2em; max-width: 1200px; color: #222; }}
 img {{ max-width: 100%; border: 1px solid #ddd; }}
 pre {{ font-size: 0.85em; background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+p.warning {{ color: #a00; font-weight: bold; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
 <p>{len(study.frame)} rows: {html.escape(counts)}. Ranked by fold-averaged
@@ -46,7 +57,7 @@ pre {{ font-size: 0.85em; background: #f6f6f6; padding: 1em; overflow-x: auto; }
 lower standard deviation over folds). CV values are selection-biased: the best was chosen on
 the same folds. Held-out values, where shown, are not.</p>
 <h2>Summary</h2>
-<pre>{summary}</pre>
+{summary}
 {chr(10).join(sections)}
 </body></html>
 """

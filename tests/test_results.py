@@ -401,7 +401,7 @@ def test_held_out_scores_are_shown_beside_the_biased_cv_values(with_baselines):
     }
     (with_baselines / HOLDOUT_FILE).write_text(json.dumps(holdout))
     text = "\n".join(summary_lines(open_study(with_baselines)))
-    assert "held-out subjects: 2 (2 of 10 subjects held out" in text
+    assert "held-out subjects: 2 of 10 subjects held out (--holdout 0.2), never" in text
     assert "CV mae (selection-biased)" in text and "held-out MAE [95% CI] (unbiased)" in text
     assert "2.000 [1.50, 2.50]" in text
     assert (
