@@ -342,3 +342,19 @@ def test_an_internal_error_in_the_launcher_propagates_as_a_traceback(tmp_path, m
     with pytest.raises(ValueError, match="an internal failure"):
         launch.main(["--storage-path", str(tmp_path / "runs")])
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_ray_without_the_private_parts_we_use_is_refused_in_one_line(monkeypatch):
+    from ray.tune.experiment.trial import Trial
+
+    from centerir.contract import UserError
+    from tune_study.ray_compat import check_ray
+
+    check_ray()  # the installed Ray has them
+    monkeypatch.delattr(Trial, "local_path")
+    with pytest.raises(
+        UserError,
+        match=r"ray must be a version this project works with \(tested: "
+        r">=2\.60,<2\.61\), got ray 2\.\d+\.\d+, which lacks Trial\.local_path",
+    ):
+        check_ray()

@@ -142,10 +142,12 @@ def start_files(settings: StudySettings, dataset: EEGDataset, plan: StudyPlan) -
 
 def make_tuner(settings: StudySettings, space: SearchSpace, trainable, gpus: float, resume: bool):
     directory = settings.experiment_dir()
-    if resume:
+    if resume and tune.Tuner.can_restore(str(directory)):
         return tune.Tuner.restore(
             str(directory), trainable=trainable, resume_unfinished=True, resume_errored=True
         )
+    if resume:  # stopped before Tune saved anything: no trial had finished a fold
+        print(f"{directory}: no saved search state yet: the search starts afresh", file=sys.stderr)
     trials = settings.num_samples + baseline_trials(space)
     return tune.Tuner(
         trainable,
