@@ -18,7 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from centerir.baselines import constant_predictor_cv
-from centerir.command_line import OneLineParser, run_command
+from centerir.command_line import OneLineParser, check_output_path, run_command
 from centerir.config import Config, ConfigError, format_k, load_config
 from centerir.contract import Role, Status, std_key, write_json_file
 from centerir.cv import Callback, CVResult, FoldResult, check_k_set_fits, cross_validate
@@ -292,6 +292,8 @@ def run_cv(config: Config, dataset: EEGDataset, device: str) -> CVResult:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        check_output_path(args.out, "metrics.json and predictions.csv", folder=True)
     config = config_from_args(args)
     dataset = dataset_from_args(args, config)
     device = resolve_device(args.device)
@@ -312,6 +314,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_fit_final(args: argparse.Namespace) -> int:
+    check_output_path(args.out, "the model file")
     config = config_from_args(args)
     epochs = args.final_epochs
     if epochs is not None and epochs < 1:
@@ -340,6 +343,7 @@ def cmd_fit_final(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    check_output_path(args.out, "the predictions CSV")
     device = resolve_device(args.device)
     saved = load_model_file(args.model)
     predictions = predict_windows(saved, args.x, device)

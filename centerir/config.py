@@ -24,6 +24,7 @@ from centerir.contract import (
     SELECTIONS,
     STUDY_NOTE_KEY,
     UserError,
+    read_text_file,
 )
 
 
@@ -228,12 +229,7 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
             f"{path}: expected a .json, .toml, .yaml or .yml config file, "
             f"got {suffix or 'no'} suffix."
         )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found.") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read config file ({err}).") from None
+    text = read_text_file(path, "config file", ConfigError)
     try:
         if suffix == ".json":
             values = json.loads(text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -96,7 +96,6 @@ class Role(StrEnum):
     MEDIAN_PREDICTOR = "median_predictor"  # ... the training median
 
 
-BASELINE_ROLES = (Role.PLAIN_MSE, Role.MEAN_PREDICTOR, Role.MEDIAN_PREDICTOR)
 ROLE_LABELS = {
     Role.SEARCH: "",
     Role.PUBLISHED: "(paper)",
@@ -141,16 +140,23 @@ BEST_REFIT = "best"  # HOLDOUT_FILE's score key of the best configuration (the o
 # What is refitted on the tuning subjects and scored on the held-out ones, in this order.
 REFITS = (BEST_REFIT, Role.PUBLISHED, Role.PLAIN_MSE, Role.MEAN_PREDICTOR)
 REPORT_FOLDER = "report"
+MAX_OUTER_FOLDS = 100  # a nested study's outer folds (each one a whole study)
+
+
+def read_text_file(path: Path, what: str, error: type[UserError] = UserError) -> str:
+    """A UTF-8 text file's contents; a missing or unreadable one is an ``error`` (a
+    ``UserError``) naming the file and ``what`` it should be."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{path}: {what} not found.") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise error(f"{path}: cannot read {what} ({err}).") from None
 
 
 def read_json_file(path: Path, what: str) -> Any:
     """A JSON file the study wrote; a missing, unreadable or broken one is a ``UserError``."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{path}: expected the {what}, got no such file.") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: expected a readable {what}, got {err}.") from None
+    text = read_text_file(path, what)
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
@@ -215,12 +221,53 @@ class HeldOutScore:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> HeldOutScore:
-        """From a ``HOLDOUT_FILE`` record; a malformed one is a ``UserError``."""
-        try:
-            return cls(**{key: math.nan if v is None else v for key, v in values.items()})
-        except TypeError as err:
-            raise UserError(f"expected a held-out score record, got {values!r} ({err}).") from None
+    def from_dict(cls, values: Any) -> HeldOutScore:
+        """From a ``HOLDOUT_FILE`` record (null for NaN); a malformed one is a ``UserError``."""
+        known = {f.name for f in fields(cls)}
+        if not isinstance(values, dict) or not set(values) <= known:
+            raise UserError(
+                f"expected a held-out score record with keys from {sorted(known)}, got "
+                f"{values!r:.120}."
+            )
+        numbers = ("mean_prediction", "held_out_mean", "tuning_mean", "seconds")
+        values = {
+            key: math.nan if value is None and key in numbers else value
+            for key, value in values.items()
+        }
+        problems = [
+            key
+            for key, ok in (
+                ("role", isinstance(values.get("role"), str)),
+                ("status", isinstance(values.get("status"), str)),
+                ("metrics", _numbers_by_name(values.get("metrics", {}))),
+                ("intervals", _intervals(values.get("intervals", {}))),
+                *((key, _is_number(values.get(key, 0.0))) for key in numbers),
+            )
+            if not ok
+        ]
+        if problems:
+            raise UserError(f"expected a held-out score record, got a bad {problems[0]!r}.")
+        values["metrics"] = {k: _number(v) for k, v in values.get("metrics", {}).items()}
+        return cls(**values)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _numbers_by_name(values: Any) -> bool:
+    return isinstance(values, dict) and all(v is None or _is_number(v) for v in values.values())
+
+
+def _intervals(values: Any) -> bool:
+    return isinstance(values, dict) and all(
+        isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
+        for v in values.values()
+    )
 
 
 # --- trial folders -------------------------------------------------------------------------

@@ -314,7 +314,8 @@ def load_y(path: PathLike) -> np.ndarray:
 
 
 def load_groups(path: PathLike) -> np.ndarray:
-    """Subject ids as an (N,) array in RAM: ints, strings, or floats (integral ones -> int64)."""
+    """Subject ids as an (N,) array in RAM: ints, strings (bytes decoded as UTF-8), or
+    floats (integral ones -> int64)."""
     name = os.fspath(path)
     groups = open_npy(path, "groups")
     if groups.ndim != 1:
@@ -327,6 +328,14 @@ def load_groups(path: PathLike) -> np.ndarray:
             f"{name}: expected integer or string subject ids, got dtype {groups.dtype}."
         )
     groups = np.array(groups)
+    if groups.dtype.kind == "S":  # bytes: ids are written to JSON files, so as text
+        try:
+            groups = np.char.decode(groups, "utf-8")
+        except UnicodeDecodeError:
+            raise DataError(
+                f"{name}: expected subject ids as numbers or UTF-8 text, got bytes that are "
+                "not UTF-8; save the ids as str or int."
+            ) from None
     if groups.dtype.kind == "f":
         finite = np.isfinite(groups)
         if not finite.all():

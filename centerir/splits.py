@@ -52,8 +52,11 @@ def outer_folds(
         # Rare scores have fewer subjects than folds; stratification is best-effort there.
         warnings.filterwarnings("ignore", message="The least populated class")
         splitter = StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed)
-        folds = list(splitter.split(dummy, stratify_classes(y), groups))
-    if all(len(test) for _, test in folds):
+        try:
+            folds = list(splitter.split(dummy, stratify_classes(y), groups))
+        except ValueError:  # every score class has fewer windows than folds
+            folds = []
+    if folds and all(len(test) for _, test in folds):
         return folds
     splitter = GroupKFold(n_folds, shuffle=True, random_state=seed)
     return list(splitter.split(dummy, y, groups))

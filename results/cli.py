@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from centerir.command_line import OneLineParser, run_command
+from centerir.command_line import OneLineParser, check_output_path, run_command
 from centerir.contract import STATUS
 from results.experiment import ExperimentError, study_settings, trials_only
 from results.export import export_configs, export_table
@@ -102,6 +102,19 @@ def run(args: argparse.Namespace) -> int:
         trials = trials_only(study.frame)
         statuses = ", ".join(f"{n} {s}" for s, n in trials[STATUS].value_counts().items())
         raise ExperimentError(f"{args.experiment}: no complete trial to rank ({statuses}).")
+    if args.export is not None and args.export.suffix.lower() not in (".json", ".yaml", ".yml"):
+        raise ExperimentError(
+            f"{args.export}: expected a .json, .yaml or .yml file for --export, got "
+            f"{args.export.suffix or 'no'} suffix."
+        )
+    for path, what, folder in (
+        (args.export, "the exported config", False),
+        (args.csv, "the CSV table", False),
+        (args.parquet, "the Parquet table", False),
+        (args.report, "the report", True),
+    ):
+        if path is not None:
+            check_output_path(path, what, folder)
     if args.parquet is not None:
         try:
             import pyarrow  # noqa: F401

@@ -17,8 +17,11 @@ from typing import Any
 import pandas as pd
 
 from centerir import contract
+from centerir.config import Config
 from centerir.contract import (
     BASELINES_FILE,
+    DEFAULT_OBJECTIVE,
+    MAX_OUTER_FOLDS,
     METRICS,
     PUBLISHED,
     SEARCHABLE_KEYS,
@@ -35,6 +38,7 @@ from centerir.contract import (
     trial_id_of_folder,
 )
 
+MODEL_FREE_ROLES = (str(Role.MEAN_PREDICTOR), str(Role.MEDIAN_PREDICTOR))  # rows with no trial
 METRIC_COLUMNS = tuple(
     column for name in METRICS for column in (name, std_key(name), folds_key(name))
 )
@@ -144,6 +148,15 @@ def trial_row(folder: Path, base_config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def readable_row(folder: Path, base_config: dict[str, Any]) -> dict[str, Any]:
+    """:func:`trial_row`, or an errored row when the folder's files hold values of the wrong
+    kind (they are read from disk, so anything can be there)."""
+    try:
+        return trial_row(folder, base_config)
+    except (TypeError, ValueError, AttributeError) as err:
+        return broken_row(folder, f"unreadable trial files ({type(err).__name__}: {err})")
+
+
 def broken_row(folder: Path, message: str) -> dict[str, Any]:
     """A trial folder that cannot be read: listed as errored with the reason."""
     row: dict[str, Any] = dict.fromkeys(COLUMNS, math.nan)
@@ -174,7 +187,7 @@ def baseline_rows(experiment: Path, base_config: dict[str, Any]) -> list[dict[st
         raise ExperimentError(f"{path}: expected a JSON object of baselines, got {saved!r}.")
     rows = []
     for role, report in saved.items():
-        if role not in {str(r) for r in contract.BASELINE_ROLES} or not isinstance(report, dict):
+        if role not in MODEL_FREE_ROLES or not isinstance(report, dict):
             raise ExperimentError(f"{path}: expected baseline reports by role, got {role!r}.")
         row: dict[str, Any] = dict.fromkeys(SEARCHABLE_KEYS)
         row.update(
@@ -198,9 +211,6 @@ def baseline_rows(experiment: Path, base_config: dict[str, Any]) -> list[dict[st
     return rows
 
 
-MODEL_FREE_ROLES = (str(Role.MEAN_PREDICTOR), str(Role.MEDIAN_PREDICTOR))  # rows with no trial
-
-
 def trials_only(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``frame`` that are trials (not model-free baselines)."""
     return frame[~frame[contract.ROLE].isin(MODEL_FREE_ROLES)].reset_index(drop=True)
@@ -222,9 +232,28 @@ def study_settings(path: str | Path) -> dict[str, Any]:
             "got a folder without one."
         )
     try:
-        return read_settings(path)
+        settings = read_settings(path)
     except UserError as err:
         raise ExperimentError(str(err)) from None
+    try:
+        Config.from_dict(settings["base_config"])
+    except UserError as err:
+        raise ExperimentError(f"{path / SETTINGS_FILE}: base_config: {err}") from None
+    objective = settings.get("objective", DEFAULT_OBJECTIVE)
+    if objective not in METRICS:
+        raise ExperimentError(
+            f"{path / SETTINGS_FILE}: expected an objective among the reported metrics, got "
+            f"{objective!r}."
+        )
+    outer = settings.get("outer_folds")
+    if outer is not None and (
+        not isinstance(outer, int) or isinstance(outer, bool) or not 2 <= outer <= MAX_OUTER_FOLDS
+    ):
+        raise ExperimentError(
+            f"{path / SETTINGS_FILE}: expected outer_folds to be null or an integer from 2 to "
+            f"{MAX_OUTER_FOLDS}, got {outer!r}."
+        )
+    return settings
 
 
 def load(path: str | Path) -> pd.DataFrame:
@@ -239,6 +268,6 @@ def load(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     base_config = study_settings(path)["base_config"]
-    rows = [trial_row(folder, base_config) for folder in trial_folders(path)]
+    rows = [readable_row(folder, base_config) for folder in trial_folders(path)]
     rows += baseline_rows(path, base_config)
     return pd.DataFrame(rows, columns=list(COLUMNS))

@@ -16,6 +16,7 @@ from centerir.contract import (
     HeldOutScore,
     Role,
     Status,
+    UserError,
     read_json_file,
 )
 from results.experiment import ExperimentError
@@ -35,15 +36,22 @@ def load_holdout(experiment: Path) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     saved = read_json_file(path, "held-out subjects and scores")
+    if (
+        not isinstance(saved, dict)
+        or not isinstance(saved.get("subjects"), list)
+        or not isinstance(saved.get("reason"), str)
+        or not isinstance(saved.get("scores"), dict)
+    ):
+        raise ExperimentError(
+            f"{path}: expected held-out 'subjects' (a list), 'reason' and 'scores' (a table), "
+            "got a broken file."
+        )
     try:
         saved["scores"] = {
-            key: HeldOutScore.from_dict(value) for key, value in saved["scores"].items()
+            str(key): HeldOutScore.from_dict(value) for key, value in saved["scores"].items()
         }
-        saved["subjects"] = list(saved["subjects"])
-    except (TypeError, KeyError, AttributeError) as err:
-        raise ExperimentError(
-            f"{path}: expected held-out subjects and scores, got a broken file ({err!r})."
-        ) from None
+    except UserError as err:
+        raise ExperimentError(f"{path}: {err}") from None
     return saved
 
 
@@ -119,8 +127,11 @@ def holdout_verdict(scores: dict[str, HeldOutScore]) -> list[str]:
     if best is None or mean is None or best.status != Status.COMPLETE:
         return []
     metric = "subject_mae" if "subject_mae" in best.metrics else "mae"
-    ours, theirs = best.metrics[metric], mean.metrics[metric]
+    ours = best.metrics.get(metric, math.nan)
+    theirs = mean.metrics.get(metric, math.nan)
     low, high = best.intervals.get(metric, (math.nan, math.nan))
+    if math.isnan(ours) or math.isnan(theirs):
+        return [f"the held-out {metric} of the best or of the mean predictor is unknown."]
     if ours >= theirs:
         return [
             f"WARNING: on the held-out subjects the best configuration is NO BETTER than "

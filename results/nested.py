@@ -46,8 +46,8 @@ def outer_rows(path: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
     """Per outer fold: the chosen configuration, its CV value and every outer-test score."""
     objective = settings.get("objective") or DEFAULT_OBJECTIVE
     rows = []
-    for number in range(1, int(settings["outer_folds"]) + 1):
-        sub = path / outer_fold_folder(str(settings["name"]), number)
+    for number in range(1, settings["outer_folds"] + 1):
+        sub = path / outer_fold_folder(path.name, number)
         row: dict[str, Any] = {"outer fold": number}
         if not (sub / SETTINGS_FILE).is_file():
             rows.append({**row, "status": "not started"})
@@ -59,11 +59,12 @@ def outer_rows(path: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
         if len(chosen):
             best = chosen.iloc[0]
             row.update({key: best[key] for key in ("lr", "boundaries", "k", "lambda")})
+            row["boundaries"] = int(row["boundaries"])
             row[f"CV {objective}"] = best[objective]
         for key, label in COMPARED.items():
             score = scores.get(key)
             if score is not None and score.status == Status.COMPLETE:
-                row[f"{label} MAE"] = score.metrics["mae"]
+                row[f"{label} MAE"] = score.metrics.get("mae", math.nan)
                 row[f"{label} subject MAE"] = score.metrics.get("subject_mae", math.nan)
         row["status"] = "complete" if BEST_REFIT in scores else "running"
         rows.append(row)
@@ -77,7 +78,7 @@ def nested_lines(path: Path) -> list[str]:
     settings = study_settings(path)
     rows = outer_rows(path, settings)
     table = pd.DataFrame(rows)
-    n_outer = int(settings["outer_folds"])
+    n_outer = settings["outer_folds"]
     done = table[table["status"] == "complete"] if "status" in table else table.iloc[:0]
     lines = [
         f"nested CV: {len(done)} of {n_outer} outer folds complete; each outer fold tuned "

@@ -24,15 +24,17 @@ def rank(frame: pd.DataFrame, objective: str = DEFAULT_OBJECTIVE) -> pd.DataFram
 
     Only rows whose status is complete are kept, so a running, pruned or diverged trial's
     partial value never competes. A 1-based ``rank`` column numbers the candidates (searched
-    and published configurations); baseline rows (plain MSE, mean and median predictors)
-    stay in the order at their place, with no rank, and can never be best.
+    and published configurations with a value of ``objective``); baseline rows (plain MSE,
+    mean and median predictors) stay in the order at their place, with no rank, and can
+    never be best; rows without a value (e.g. ``many_mae`` with no many-shot test window in
+    any fold) come last, unranked.
     """
     complete = frame[frame[STATUS] == Status.COMPLETE]
     ascending = objective_mode(objective) == "min"
     ranked = complete.sort_values(
         [objective, std_key(objective)], ascending=[ascending, True], kind="stable"
     ).reset_index(drop=True)
-    is_candidate = ranked[ROLE].isin(CANDIDATE_ROLES)
+    is_candidate = ranked[ROLE].isin(CANDIDATE_ROLES) & ranked[objective].notna()
     ranks = pd.Series(pd.NA, index=ranked.index, dtype="Int64")
     ranks[is_candidate] = range(1, int(is_candidate.sum()) + 1)
     ranked.insert(0, "rank", ranks)

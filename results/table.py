@@ -61,7 +61,13 @@ def format_ranking(ranked: pd.DataFrame, frame: pd.DataFrame, objective: str, to
                 index=False, float_format=lambda v: f"{v:.4g}", na_rep=""
             )
         )
-    paper = ranked[ranked[ROLE] == str(Role.PUBLISHED)]
+    valueless = ranked[ranked[objective].isna()]
+    if len(valueless):
+        lines.append(
+            f"WARNING: {len(valueless)} complete row(s) have no {objective} (no test window in "
+            f"that region in any fold): they are not ranked; choose another --objective."
+        )
+    paper = ranked[(ranked[ROLE] == str(Role.PUBLISHED)) & ranked["rank"].notna()]
     if len(paper):
         lines.append(
             f"published configuration (lr {PUBLISHED['lr']:g}, {PUBLISHED['boundaries']} bins, "

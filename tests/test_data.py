@@ -418,3 +418,15 @@ def test_check_for_cv_too_short_windows():
 def test_check_for_cv_falls_back_to_source_for_names():
     data = EEGDataset(np.zeros((4, 1, 2, 10)), np.arange(4.0), None, "demo data (seed 0)")
     cv_error(r"^demo data \(seed 0\): expected windows of at least 50", data, 2)
+
+
+def test_bytes_subject_ids_are_read_as_text_and_non_utf8_is_refused(tmp_path):
+    from centerir.data import load_groups
+
+    path = tmp_path / "g.npy"
+    np.save(path, np.array([b"s1", b"s1", b"s2"]))
+    groups = load_groups(path)
+    assert groups.dtype.kind == "U" and groups.tolist() == ["s1", "s1", "s2"]
+    np.save(path, np.array([b"\xff\xfe", b"a"]))
+    with pytest.raises(DataError, match="g.npy: expected subject ids as numbers or UTF-8 text"):
+        load_groups(path)

@@ -431,3 +431,118 @@ def test_an_internal_error_in_results_propagates_as_a_traceback(experiment, monk
     monkeypatch.setattr(cli, "summary_lines", broken)
     with pytest.raises(ValueError, match="an internal failure"):
         cli.main([str(experiment)])
+
+
+def edit_json(path, change):
+    values = json.loads(path.read_text())
+    change(values)
+    path.write_text(json.dumps(values))
+
+
+def with_holdout(folder):
+    score = HeldOutScore(role="best", config={}, trial_id="tpe", status="complete")
+    score.metrics = {"mae": 2.0}
+    score.intervals = {"mae": [1.5, 2.5]}
+    holdout = {"reason": "2 of 10", "subjects": [1, 2], "scores": {"best": score.to_dict()}}
+    (folder / HOLDOUT_FILE).write_text(json.dumps(holdout))
+
+
+def score_edit(change):
+    def edit(d):
+        with_holdout(d)
+        edit_json(d / HOLDOUT_FILE, lambda v: change(v["scores"]["best"]))
+
+    return edit
+
+
+DAMAGED = {
+    "holdout without reason": (
+        lambda d: (with_holdout(d), edit_json(d / HOLDOUT_FILE, lambda v: v.pop("reason"))),
+        r"holdout\.json: expected held-out 'subjects' \(a list\), 'reason'",
+    ),
+    "holdout subjects as text": (
+        lambda d: (with_holdout(d), edit_json(d / HOLDOUT_FILE, lambda v: v.update(subjects="ab"))),
+        r"holdout\.json: expected held-out 'subjects' \(a list\)",
+    ),
+    "score metrics as text": (
+        score_edit(lambda s: s.update(metrics="x")),
+        r"holdout\.json: expected a held-out score record, got a bad 'metrics'",
+    ),
+    "score interval of one value": (
+        score_edit(lambda s: s.update(intervals={"mae": [1]})),
+        r"holdout\.json: expected a held-out score record, got a bad 'intervals'",
+    ),
+    "score with an unknown key": (
+        score_edit(lambda s: s.update(foo=1)),
+        r"holdout\.json: expected a held-out score record with keys from",
+    ),
+    "objective unknown": (
+        lambda d: edit_json(d / SETTINGS_FILE, lambda v: v.update(objective="foo")),
+        r"centerir_study\.json: expected an objective among the reported metrics, got 'foo'",
+    ),
+    "huge outer folds": (
+        lambda d: edit_json(d / SETTINGS_FILE, lambda v: v.update(outer_folds=10**12)),
+        r"expected outer_folds to be null or an integer from 2 to 100, got 1000000000000",
+    ),
+    "outer folds as text": (
+        lambda d: edit_json(d / SETTINGS_FILE, lambda v: v.update(outer_folds="x")),
+        r"expected outer_folds to be null or an integer",
+    ),
+    "bad base config": (
+        lambda d: edit_json(d / SETTINGS_FILE, lambda v: v["base_config"].update(folds="x")),
+        r"centerir_study\.json: base_config: folds must be an integer",
+    ),
+    "plain MSE posing as a baseline file row": (
+        lambda d: (d / BASELINES_FILE).write_text(json.dumps({"plain_mse": {"mae": 1.0}})),
+        r"baselines\.json: expected baseline reports by role, got 'plain_mse'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DAMAGED))
+def test_a_damaged_experiment_folder_is_one_line_and_exit_2(with_baselines, case, run_main):
+    from results.cli import main as results_main
+
+    damage, message = DAMAGED[case]
+    damage(with_baselines)
+    out = with_baselines / "best.json"
+    done = run_main(results_main, [with_baselines, "--export", out])
+    assert done.returncode == 2, done.stdout[-2000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search(message, lines[0]), done.stderr
+    assert not out.exists()
+
+
+def test_odd_values_in_trial_files_are_errored_rows_not_crashes(with_baselines, run_main):
+    from results.cli import main as results_main
+
+    edit_json(with_baselines / "t_tpe" / "params.json", lambda v: v.update(k=5))
+    (with_baselines / "t_pap" / "result.json").write_text('{"mae": null, "status": "complete"}\n')
+    with_holdout(with_baselines)
+    edit_json(with_baselines / HOLDOUT_FILE, lambda v: v["scores"]["best"].update(metrics={}))
+    done = run_main(results_main, [with_baselines])
+    assert done.returncode == 2 and "no complete trial to rank" in done.stderr
+    frame = load(with_baselines)
+    row = frame.set_index("trial_name").loc["t_tpe"]
+    assert row["status"] == "errored" and "unreadable trial files" in row["message"]
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            lambda d: d / "a_file" / "best.json",
+            r"expected a writable place .* a file, not a folder",
+        ),
+        (lambda d: d / "a_folder.json", r"expected a file path for the exported config, got a"),
+        (lambda d: d / "best.txt", r"expected a \.json, \.yaml or \.yml file for --export"),
+    ],
+)
+def test_unwritable_export_paths_are_refused_before_anything(experiment, target, message, run_main):
+    from results.cli import main as results_main
+
+    (experiment / "a_file").write_text("x")
+    (experiment / "a_folder.json").mkdir()
+    done = run_main(results_main, [experiment, "--export", target(experiment)])
+    assert done.returncode == 2 and re.search(message, done.stderr), done.stderr
+    assert done.stdout == ""

@@ -71,3 +71,15 @@ def test_shuffled_kfold_lets_subjects_leak_and_group_folds_do_not():
     leaked = sum(bool(set(groups[tr]) & set(groups[te])) for tr, te in outer_folds(y, None, 5, 0))
     clean = sum(bool(set(groups[tr]) & set(groups[te])) for tr, te in outer_folds(y, groups, 5, 0))
     assert leaked == 5 and clean == 0
+
+
+def test_more_folds_than_members_of_any_score_class_falls_back_to_group_folds():
+    # 12 subjects, all scores distinct: every stratification class is smaller than 5 folds
+    y = np.repeat(np.arange(12.0), 2)
+    groups = np.repeat(np.arange(12), 2)
+    folds = outer_folds(y, groups, 5, seed=0)
+    assert len(folds) == 5
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested.tolist()) == list(range(24))
+    for train, test in folds:
+        assert not set(groups[train]) & set(groups[test])

@@ -189,7 +189,23 @@ BAD = {
         ["--holdout", "0.7"],
         r"holdout must be a share of subjects in \[0, 0\.5\]",
     ),
-    "holdout nan": (["--holdout", "nan"], r"holdout must be a share of subjects"),
+    "holdout nan": (["--holdout", "nan"], r"holdout must be a finite number, got holdout=nan"),
+    "string in study file": (
+        lambda d: ["--config", write(d / "s.toml", 'holdout = "0.2"')],
+        r"holdout must be a finite number, got holdout='0\.2'",
+    ),
+    "float outer folds in study file": (
+        lambda d: ["--config", write(d / "s.toml", "outer_folds = 2.5")],
+        r"outer_folds must be an integer, got outer_folds=2\.5",
+    ),
+    "string switch in study file": (
+        lambda d: ["--config", write(d / "s.toml", 'prune = "false"')],
+        r"prune must be true or false, got prune='false'",
+    ),
+    "wrong table type": (
+        lambda d: ["--config", write(d / "s.toml", "folds = '3'")],
+        r"folds must be an integer, got folds='3'",
+    ),
     "holdout of one subject": (["--holdout", "0.02"], r"holds out 1, expected at least 2"),
     "too few left to tune": (
         ["--holdout", "0.5", "--folds", "40"],
@@ -199,7 +215,7 @@ BAD = {
         lambda d: ["--holdout", "0.2", *demo_files(d, groups=False)],
         r"holdout must be 0 without subject ids",
     ),
-    "one outer fold": (["--outer-folds", "1"], r"outer_folds must be >= 2"),
+    "one outer fold": (["--outer-folds", "1"], r"outer_folds must be from 2 to 100"),
     "outer folds with a holdout": (
         ["--outer-folds", "3", "--holdout", "0.2"],
         r"holdout must be 0 or unset with outer_folds",
@@ -358,3 +374,45 @@ def test_a_ray_without_the_private_parts_we_use_is_refused_in_one_line(monkeypat
         r">=2\.60,<2\.61\), got ray 2\.\d+\.\d+, which lacks Trial\.local_path",
     ):
         check_ray()
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [
+        ({}, r"expected the study's plan \(holdout in \[0, 0\.5\], lambda_range"),
+        ({"holdout": "x"}, r"expected the study's plan"),
+        ({"holdout": -1}, r"expected the study's plan"),
+        ({"lambda_range": [1e-3]}, r"expected the study's plan"),
+        ({"lambda_range": [1e-2, 1e-3]}, r"expected the study's plan"),
+    ],
+)
+def test_resume_refuses_an_edited_plan_before_ray_starts(tmp_path, plan, message, run_main):
+    from tune_study.launch import main
+    from tune_study.settings import StudySettings
+
+    saved = StudySettings(name="s", storage_path=str(tmp_path)).resolved().to_dict()
+    good = {"holdout": 0.2, "holdout_reason": "r", "lambda_range": [1e-6, 1e-2], "lambda_note": ""}
+    saved.update(base_config={"folds": 3, "epochs": 6, "seed": 42}, plan={**good, **plan})
+    if not plan:
+        saved["plan"] = {}
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "centerir_study.json").write_text(json.dumps(saved))
+    before = sorted(p.name for p in (tmp_path / "s").iterdir())
+    done = run_main(main, ["--resume", "--storage-path", tmp_path, "--name", "s"])
+    assert done.returncode == 2, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert re.search(message, line) and "centerir_study.json" in line
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == before
+
+
+def test_resume_rechecks_the_saved_settings(tmp_path, run_main):
+    from tune_study.launch import main
+    from tune_study.settings import StudySettings
+
+    saved = StudySettings(name="s", storage_path=str(tmp_path)).resolved().to_dict()
+    saved.update(objective="foo", base_config={})
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "centerir_study.json").write_text(json.dumps(saved))
+    done = run_main(main, ["--resume", "--storage-path", tmp_path, "--name", "s"])
+    assert done.returncode == 2
+    assert "centerir_study.json: objective must be one of the reported metrics" in done.stderr

@@ -216,12 +216,10 @@ def plan_study(
     saved when ``continuing``, and the search space with that lambda range."""
     saved = None
     if continuing:
-        saved = read_settings(settings.experiment_dir()).get("plan")
-        if not isinstance(saved, dict):
-            raise ConfigError(
-                f"{settings.experiment_dir() / SETTINGS_FILE}: expected the study's plan "
-                "(hold-out and lambda range), got none; this study cannot be resumed."
-            )
+        saved = StudyPlan.check_saved(
+            read_settings(settings.experiment_dir()).get("plan"),
+            settings.experiment_dir() / SETTINGS_FILE,
+        )
         settings = replace(settings, holdout=saved["holdout"])
     fraction, reason, tuning, held_out = split or split_subjects(dataset, settings)
     space = build_space(dataset.subset(tuning), settings)
@@ -253,7 +251,12 @@ def check_same_holdout(settings: StudySettings, plan: StudyPlan, dataset: EEGDat
     """On ``--resume``: the data must hold out the same subjects as when the study began."""
     path = settings.experiment_dir() / HOLDOUT_FILE
     saved = read_json_file(path, "held-out subjects and scores")
-    if not isinstance(saved, dict) or saved.get("subjects") != plan.held_out_subjects(dataset):
+    if not isinstance(saved, dict) or not isinstance(saved.get("scores"), dict):
+        raise ConfigError(
+            f"{path}: expected the held-out subjects and a 'scores' table, got a broken file; "
+            "this study cannot be resumed as saved."
+        )
+    if saved.get("subjects") != plan.held_out_subjects(dataset):
         raise ConfigError(
             f"{path}: expected the held-out subjects this data gives "
             f"({len(plan.held_out_subjects(dataset))}), got others: the data changed since the "
@@ -306,9 +309,13 @@ def saved_settings(settings: StudySettings) -> StudySettings:
         saved.pop(key, None)
     saved.update(storage_path=settings.storage_path, name=settings.name, address=settings.address)
     try:
-        return StudySettings(**saved)
+        resumed = StudySettings(**saved)
+        check_settings(resumed)
     except TypeError as err:
         raise ConfigError(f"{path}: expected the study's settings, got {err}.") from None
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+    return resumed
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@ where lambda matters. Saved with the settings, so ``--resume`` continues the sam
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +19,7 @@ from centerir.lambda_scale import SHARE_RANGE, centerir_gradient_ratio, lambda_r
 from centerir.model import min_n_times
 from centerir.splits import outer_folds
 from search_spaces import SearchSpace
-from tune_study.settings import StudySettings
+from tune_study.settings import MAX_HOLDOUT, StudySettings
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,31 @@ class StudyPlan:
             "lambda_range": list(self.lambda_range),
             "lambda_note": self.lambda_note,
         }
+
+    @staticmethod
+    def check_saved(values: Any, path: Path) -> dict[str, Any]:
+        """A plan as saved by :meth:`to_dict` in the file ``path``, checked (``UserError``)."""
+        ok = isinstance(values, dict)
+        if ok:
+            share, lambdas = values.get("holdout"), values.get("lambda_range")
+            ok = (
+                isinstance(share, (int, float))
+                and not isinstance(share, bool)
+                and 0 <= share <= MAX_HOLDOUT
+                and isinstance(lambdas, list)
+                and len(lambdas) == 2
+                and all(isinstance(v, (int, float)) and 0 < v < math.inf for v in lambdas)
+                and lambdas[0] <= lambdas[1]
+                and isinstance(values.get("holdout_reason"), str)
+                and isinstance(values.get("lambda_note"), str)
+            )
+        if not ok:
+            raise UserError(
+                f"{path}: expected the study's plan (holdout in [0, {MAX_HOLDOUT}], lambda_range "
+                f"[low, high] > 0, holdout_reason, lambda_note), got {values!r:.200}; this "
+                "study cannot be resumed as saved."
+            )
+        return values
 
     def held_out_subjects(self, dataset: EEGDataset) -> list:
         """The held-out subject ids, sorted, as plain JSON values."""

@@ -18,13 +18,14 @@ table of fixed training keys (any :class:`centerir.config.Config` key not search
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from centerir.config import Config, ConfigError, read_mapping
-from centerir.contract import DEFAULT_OBJECTIVE, METRICS, outer_fold_folder
+from centerir.contract import DEFAULT_OBJECTIVE, MAX_OUTER_FOLDS, METRICS, outer_fold_folder
 
 DEMO_DEFAULTS = {"num_samples": 8, "folds": 3, "epochs": 6}  # minutes on 2 CPU cores
 DATA_DEFAULTS = {"num_samples": 20, "folds": 10, "epochs": 100}
@@ -123,8 +124,39 @@ def read_study_file(path: Path) -> dict[str, Any]:
     return values
 
 
+KINDS = {"bool": "true or false", "int": "an integer", "float": "a finite number"}
+KINDS["str"] = "a string"
+
+
+def expected_kind(annotation: str) -> str:
+    """``"int | None"`` -> ``"int"``; ``"dict[str, Any]"`` -> ``"dict"``."""
+    return annotation.split("|")[0].split("[")[0].strip()
+
+
+def has_kind(value: Any, kind: str) -> bool:
+    """Whether ``value`` (from TOML, JSON or a flag) is of a setting's kind."""
+    if kind in ("int", "float") and isinstance(value, bool):
+        return False
+    if kind == "float":
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, {"bool": bool, "int": int, "str": str, "dict": dict}[kind])
+
+
+def check_types(settings: StudySettings) -> None:
+    """Every setting of its kind (a study file can hold anything)."""
+    for f in fields(settings):
+        value = getattr(settings, f.name)
+        if value is None and "None" in f.type:
+            continue
+        kind = expected_kind(f.type)
+        if not has_kind(value, kind):
+            expected = KINDS.get(kind, f"a [{f.name}] table")
+            raise ConfigError(f"{f.name} must be {expected}, got {f.name}={value!r}.")
+
+
 def check_settings(settings: StudySettings) -> None:
     """Reject settings that cannot work, before any data is read or anything written."""
+    check_types(settings)
     if (settings.x is None) != (settings.y is None):
         raise ConfigError("--x and --y must be given together (or neither, for the demo data).")
     if settings.groups is not None and settings.x is None:
@@ -158,9 +190,10 @@ def check_settings(settings: StudySettings) -> None:
             f"holdout must be a share of subjects in [0, {MAX_HOLDOUT}], got {settings.holdout!r}."
         )
     if settings.outer_folds is not None:
-        if settings.outer_folds < 2:
+        if not 2 <= settings.outer_folds <= MAX_OUTER_FOLDS:
             raise ConfigError(
-                f"outer_folds must be >= 2, got outer_folds={settings.outer_folds!r}."
+                f"outer_folds must be from 2 to {MAX_OUTER_FOLDS}, got "
+                f"outer_folds={settings.outer_folds!r}."
             )
         if settings.holdout:
             raise ConfigError(
