@@ -19,7 +19,7 @@ import pytest
 
 from benchmarks.study_runs import private_env
 from centerir.config import load_config
-from centerir.contract import HOLDOUT_FILE, REFITS
+from centerir.contract import HOLDOUT_FILE, REFITS, SETTINGS_FILE
 from centerir.demo import make_demo_dataset
 from centerir.holdout import holdout_split
 from results import candidates, load, open_study, trials_only
@@ -293,6 +293,34 @@ def test_nested_cv_scores_each_outer_fold_on_subjects_its_search_never_saw(tmp_p
     assert shown.returncode == 0 and "nested CV: 3 of 3 outer folds complete" in shown.stdout
 
 
+def test_a_nested_study_resumes_only_its_unfinished_outer_folds(tmp_path):
+    env = private_env(tmp_path)
+    top = tmp_path / "runs" / "nr"
+    common = ["--storage-path", str(tmp_path / "runs"), "--name", "nr"]
+    args = ["--outer-folds", "2", "--num-samples", "1", "--folds", "2", "--epochs", "3"]
+    process = start_launcher([*args, *common], env)
+    deadline = time.time() + 400
+    first, second = top / "nr-outer1", top / "nr-outer2"
+    while time.time() < deadline and process.poll() is None:
+        if len(saved_scores(first)) == len(REFITS) and (second / SETTINGS_FILE).exists():
+            break
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert len(saved_scores(first)) == len(REFITS), "outer fold 1 did not finish in time"
+    assert len(saved_scores(second)) < len(REFITS), "outer fold 2 finished before the kill"
+    kept = {p: p.read_bytes() for p in first.rglob("*.json") if "report" not in p.parts}
+
+    resumed = launch(["--resume", *common], env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "nested CV: 2 of 2 outer folds complete" in resumed.stdout
+    for path, content in kept.items():  # the finished outer fold was not run again
+        if path.name.startswith(("experiment_state", "search", "basic-variant")):
+            continue  # Tune's own state files are rewritten on restore
+        assert path.read_bytes() == content, path
+    assert len(saved_scores(second)) == len(REFITS)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -546,6 +574,8 @@ def test_a_killed_trial_worker_is_retried_from_its_last_fold(tmp_path):
             *NO_HOLDOUT,
             "--num-samples",
             "1",
+            "--max-concurrent",
+            "1",  # one trial worker at a time: the published trial's, then plain MSE's
             "--folds",
             "3",
             "--epochs",
