@@ -40,13 +40,6 @@ CHECKPOINT_PERIOD_ENV = "TUNE_GLOBAL_CHECKPOINT_S"
 AUTO_LOGGERS_ENV = "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"
 
 
-def ray_version() -> tuple[int, int]:
-    """The installed Ray's (major, minor), read without importing Ray."""
-    text = metadata.version("ray")
-    major, minor = (int(part) for part in text.split(".")[:2])
-    return major, minor
-
-
 def check_ray() -> None:
     """Refuse a Ray outside :data:`TESTED_RAY` whose private parts we use are missing.
 
