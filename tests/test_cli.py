@@ -323,3 +323,22 @@ def test_our_own_bug_is_a_traceback_and_exit_1_not_a_user_error(npy_files, tmp_p
     assert "Traceback (most recent call last)" in result.stderr
     assert "ValueError: an internal failure" in result.stderr
     assert "error: an internal failure" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["train", "--out", "{file}"], r"expected a folder for metrics\.json and predictions\.csv"),
+        (["fit-final", "--out", "{folder}"], r"expected a file path for the model file"),
+        (["fit-final", "--out", "{file}/model.pt"], r"writable place .* a file, not a folder"),
+    ],
+)
+def test_unwritable_outputs_are_refused_before_any_training(tmp_path, command, message, run_main):
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "a_folder").mkdir()
+    names = {"file": tmp_path / "a_file", "folder": tmp_path / "a_folder"}
+    argv = [part.format(**names) for part in command] + ["--folds", "2", "--epochs", "1"]
+    done = run_main(main, argv)
+    assert done.returncode == 2 and done.stdout == ""
+    (line,) = done.stderr.strip().splitlines()
+    assert re.search(message, line), line
