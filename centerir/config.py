@@ -90,7 +90,7 @@ class Config:
     batch_size: int = 32  # training samples per optimiser step
     epochs: int = 100  # most epochs per fold; early stopping may end a fold sooner
     boundaries: int = PUBLISHED["boundaries"]  # equal-width label bins fitted on fit labels
-    k: tuple[int, ...] = tuple(int(v) for v in PUBLISHED["k"].split("-"))  # CenterIR group sizes
+    k: tuple[int, ...] = parse_k(PUBLISHED["k"])  # CenterIR group sizes, in kept bins
     lambda_: float = PUBLISHED["lambda"]  # CenterIR weight: loss = MSE + lambda * CenterIR
     remainder: str = (
         "group"  # k not dividing the kept bins: "group" (last group smaller) or "strict" (error)

@@ -96,6 +96,8 @@ class Role(StrEnum):
     MEDIAN_PREDICTOR = "median_predictor"  # ... the training median
 
 
+# Baselines with no model and no trial: computed from the folds' training scores alone.
+MODEL_FREE_ROLES = (Role.MEAN_PREDICTOR, Role.MEDIAN_PREDICTOR)
 ROLE_LABELS = {
     Role.SEARCH: "",
     Role.PUBLISHED: "(paper)",
@@ -129,6 +131,15 @@ def is_config(config: dict[str, Any], reference: dict[str, Any]) -> bool:
         (k_name(config.get(key, "")) if key == "k" else config.get(key)) == value
         for key, value in reference.items()
     )
+
+
+def trial_role(params: dict[str, Any], config: dict[str, Any]) -> Role:
+    """A trial's role: as its params say (baselines carry one), else published when its
+    ``config`` is the published one, else search."""
+    role = params.get(ROLE)
+    if isinstance(role, str) and role in {str(r) for r in Role}:
+        return Role(role)
+    return Role.PUBLISHED if is_config(config, PUBLISHED) else Role.SEARCH
 
 
 # --- experiment folder ---------------------------------------------------------------------

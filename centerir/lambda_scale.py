@@ -14,11 +14,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from centerir.batches import ChannelStandardizer, iterate_batches
 from centerir.config import Config
 from centerir.data import EEGDataset
-from centerir.loss import CenterIRLoss
-from centerir.training import build_model, gradient_ratio
+from centerir.training import TrainingStart, gradient_ratio
 
 SHARE_RANGE = (1e-3, 10.0)  # CenterIR's pull as a multiple of MSE's, at the range's ends
 CALIBRATION_BATCHES = 8
@@ -50,23 +48,13 @@ def centerir_gradient_ratio(
     float
         The ratio; NaN when no batch had a CenterIR group of two samples.
     """
-    torch.manual_seed(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
-    model = build_model(config, dataset.n_channels, dataset.n_times).to(device)
-    model.train()
-    criterion = CenterIRLoss.from_labels(
-        dataset.y[fit_index], config.boundaries, config.k, config.remainder
-    ).to(device)
-    standardizer = ChannelStandardizer.fit(dataset, fit_index)
-    targets = torch.from_numpy(dataset.y.astype(np.float32))
+    start = TrainingStart.seeded(config, dataset, fit_index, device, config.seed)
+    start.model.train()
     ratios = []
-    batches = iterate_batches(
-        dataset, fit_index, config.batch_size, standardizer, device, generator
-    )
-    for (x, batch), _ in zip(batches, range(n_batches), strict=False):
-        y = targets[batch].unsqueeze(1).to(device)
-        prediction, features = model(x)
-        centerir = criterion(features, y)
+    batches = start.batches(dataset, fit_index, config.batch_size, device)
+    for (x, y, _), _ in zip(batches, range(n_batches), strict=False):
+        prediction, features = start.model(x)
+        centerir = start.criterion(features, y)
         if centerir.item() > 0:
             ratios.append(float(gradient_ratio(F.mse_loss(prediction, y), centerir, features)))
     return float(np.median(ratios)) if ratios else float("nan")

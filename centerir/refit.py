@@ -17,7 +17,7 @@ import torch
 
 from centerir.baselines import constant_predictions
 from centerir.config import Config
-from centerir.contract import HeldOutScore, Role, Status
+from centerir.contract import MODEL_FREE_ROLES, HeldOutScore, Role, Status
 from centerir.cv import fold_metrics, run_fold
 from centerir.data import EEGDataset
 from centerir.metrics import bootstrap_mae_intervals
@@ -37,7 +37,7 @@ def refit_and_score(
     bootstrap intervals over held-out subjects and the mean prediction beside the mean
     scores (a refit that predicts far from them is biased, whatever its MAE)."""
     started = time.perf_counter()
-    constant = role in (Role.MEAN_PREDICTOR, Role.MEDIAN_PREDICTOR)
+    constant = role in MODEL_FREE_ROLES
     score = HeldOutScore(
         role=str(role),
         config={} if constant else config.to_dict(),

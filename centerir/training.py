@@ -7,7 +7,7 @@ Everything fitted from data here (label bins, channel statistics, weights) sees 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,6 +89,47 @@ def gradient_ratio(
     return centerir_grad.norm() / mse_grad.norm().clamp(min=torch.finfo(mse_grad.dtype).tiny)
 
 
+@dataclass
+class TrainingStart:
+    """A seeded start of training on ``fit_index``: the untrained model, the CenterIR loss
+    and channel statistics fitted on the fit part, and the batch-order generator."""
+
+    model: CNNBiLSTM
+    criterion: CenterIRLoss
+    standardizer: ChannelStandardizer
+    generator: torch.Generator
+    targets: torch.Tensor  # every window's score, float32 (N,)
+
+    @classmethod
+    def seeded(
+        cls,
+        config: Config,
+        dataset: EEGDataset,
+        fit_index: np.ndarray,
+        device: torch.device,
+        seed: int,
+    ) -> TrainingStart:
+        """The same ``seed`` gives the same weights and batch order."""
+        torch.manual_seed(seed)
+        generator = torch.Generator().manual_seed(seed)
+        model = build_model(config, dataset.n_channels, dataset.n_times).to(device)
+        criterion = CenterIRLoss.from_labels(
+            dataset.y[fit_index], config.boundaries, config.k, config.remainder
+        ).to(device)
+        standardizer = ChannelStandardizer.fit(dataset, fit_index)
+        targets = torch.from_numpy(dataset.y.astype(np.float32))
+        return cls(model, criterion, standardizer, generator, targets)
+
+    def batches(
+        self, dataset: EEGDataset, fit_index: np.ndarray, batch_size: int, device: torch.device
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor, np.ndarray]]:
+        """One epoch of shuffled batches: (x (b, 1, C, T), y (b, 1), dataset indices (b,))."""
+        for x, batch in iterate_batches(
+            dataset, fit_index, batch_size, self.standardizer, device, self.generator
+        ):
+            yield x, self.targets[batch].unsqueeze(1).to(device), batch
+
+
 def fit_model(
     config: Config,
     dataset: EEGDataset,
@@ -107,20 +148,14 @@ def fit_model(
     epoch 1 the CenterIR term's pull on the features is measured (:func:`gradient_ratio`,
     times lambda; 0 when lambda is 0).
     """
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    model = build_model(config, dataset.n_channels, dataset.n_times).to(device)
-    criterion = CenterIRLoss.from_labels(
-        dataset.y[fit_index], config.boundaries, config.k, config.remainder
-    ).to(device)
-    standardizer = ChannelStandardizer.fit(dataset, fit_index)
+    start = TrainingStart.seeded(config, dataset, fit_index, device, seed)
+    model, criterion, standardizer = start.model, start.criterion, start.standardizer
     optimizer = torch.optim.Adam(
         model.parameters(),
         lr=config.lr,
         weight_decay=config.weight_decay,
         fused=device.type in ("cpu", "cuda"),
     )
-    targets = torch.from_numpy(dataset.y.astype(np.float32))
     epochs = epochs or config.epochs
     best_mae, best_epoch, best_state = math.inf, 0, None
     shares: list[torch.Tensor] = []
@@ -128,10 +163,7 @@ def fit_model(
     for epoch in range(1, epochs + 1):
         model.train()
         total, count = 0.0, 0
-        for x, batch in iterate_batches(
-            dataset, fit_index, config.batch_size, standardizer, device, generator
-        ):
-            y = targets[batch].unsqueeze(1).to(device)
+        for x, y, batch in start.batches(dataset, fit_index, config.batch_size, device):
             prediction, features = model(x)
             mse = F.mse_loss(prediction, y)
             centerir = criterion(features, y)

@@ -23,22 +23,21 @@ from centerir.contract import (
     DEFAULT_OBJECTIVE,
     MAX_OUTER_FOLDS,
     METRICS,
-    PUBLISHED,
+    MODEL_FREE_ROLES,
     SEARCHABLE_KEYS,
     SETTINGS_FILE,
     Role,
     Status,
     UserError,
     folds_key,
-    is_config,
     k_name,
     read_json_file,
     read_settings,
     std_key,
     trial_id_of_folder,
+    trial_role,
 )
 
-MODEL_FREE_ROLES = (str(Role.MEAN_PREDICTOR), str(Role.MEDIAN_PREDICTOR))  # rows with no trial
 METRIC_COLUMNS = tuple(
     column for name in METRICS for column in (name, std_key(name), folds_key(name))
 )
@@ -98,14 +97,6 @@ def number(value: Any) -> float:
     return float(value)
 
 
-def trial_role(params: dict[str, Any], config: dict[str, Any]) -> str:
-    """The trial's role: as its params say (baselines), else published or search."""
-    role = params.get(contract.ROLE)
-    if role in {str(r) for r in Role}:
-        return str(role)
-    return str(Role.PUBLISHED if is_config(config, PUBLISHED) else Role.SEARCH)
-
-
 def trial_row(folder: Path, base_config: dict[str, Any]) -> dict[str, Any]:
     """One trial folder as a row (see :func:`load`); an unreadable one is an errored row."""
     try:
@@ -130,7 +121,7 @@ def trial_row(folder: Path, base_config: dict[str, Any]) -> dict[str, Any]:
     return {
         "trial_id": str(last.get("trial_id") or trial_id_of_folder(folder.name)),
         "trial_name": folder.name,
-        contract.ROLE: trial_role(params, config),
+        contract.ROLE: str(trial_role(params, config)),
         contract.STATUS: str(status),
         **{key: searched.get(key, base_config.get(key)) for key in SEARCHABLE_KEYS},
         contract.FOLDS_DONE: last.get(contract.FOLDS_DONE, 0),
@@ -213,7 +204,8 @@ def baseline_rows(experiment: Path, base_config: dict[str, Any]) -> list[dict[st
 
 def trials_only(frame: pd.DataFrame) -> pd.DataFrame:
     """The rows of ``frame`` that are trials (not model-free baselines)."""
-    return frame[~frame[contract.ROLE].isin(MODEL_FREE_ROLES)].reset_index(drop=True)
+    model_free = [str(role) for role in MODEL_FREE_ROLES]
+    return frame[~frame[contract.ROLE].isin(model_free)].reset_index(drop=True)
 
 
 def trial_folders(experiment: Path) -> list[Path]:
@@ -222,7 +214,8 @@ def trial_folders(experiment: Path) -> list[Path]:
 
 
 def study_settings(path: str | Path) -> dict[str, Any]:
-    """The settings the study at ``path`` was started with (``ExperimentError`` if none)."""
+    """The settings the study at ``path`` was started with (``ExperimentError`` if none),
+    checked, with ``objective`` filled in."""
     path = Path(path)
     if not path.is_dir():
         raise ExperimentError(f"{path}: expected a Tune experiment folder, got no such folder.")
@@ -239,7 +232,7 @@ def study_settings(path: str | Path) -> dict[str, Any]:
         Config.from_dict(settings["base_config"])
     except UserError as err:
         raise ExperimentError(f"{path / SETTINGS_FILE}: base_config: {err}") from None
-    objective = settings.get("objective", DEFAULT_OBJECTIVE)
+    objective = settings.setdefault("objective", DEFAULT_OBJECTIVE)
     if objective not in METRICS:
         raise ExperimentError(
             f"{path / SETTINGS_FILE}: expected an objective among the reported metrics, got "

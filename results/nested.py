@@ -19,7 +19,6 @@ from scipy.stats import wilcoxon
 
 from centerir.contract import (
     BEST_REFIT,
-    DEFAULT_OBJECTIVE,
     SETTINGS_FILE,
     Role,
     Status,
@@ -44,7 +43,7 @@ def is_nested(settings: dict[str, Any]) -> bool:
 
 def outer_rows(path: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
     """Per outer fold: the chosen configuration, its CV value and every outer-test score."""
-    objective = settings.get("objective") or DEFAULT_OBJECTIVE
+    objective = settings["objective"]
     rows = []
     for number in range(1, settings["outer_folds"] + 1):
         sub = path / outer_fold_folder(path.name, number)

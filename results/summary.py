@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from centerir.contract import BEST_REFIT, DEFAULT_OBJECTIVE
+from centerir.contract import BEST_REFIT
 from results.compare import verdicts
 from results.experiment import load, study_settings, trials_only
 from results.heldout import holdout_lines, load_holdout
@@ -36,7 +36,7 @@ def open_study(path: str | Path) -> Study:
     """Read the experiment at ``path`` (an ``ExperimentError`` if it is none)."""
     path = Path(path)
     settings = study_settings(path)
-    objective = settings.get("objective") or DEFAULT_OBJECTIVE
+    objective = settings["objective"]
     frame = load(path)
     return Study(path, settings, frame, rank(frame, objective), objective, load_holdout(path))
 

@@ -222,9 +222,10 @@ def plan_study(
         )
         settings = replace(settings, holdout=saved["holdout"])
     fraction, reason, tuning, held_out = split or split_subjects(dataset, settings)
-    space = build_space(dataset.subset(tuning), settings)
+    tuning_data = dataset.subset(tuning)
+    space = build_space(tuning_data, settings)
     if saved is None:
-        lambdas, note = derive_lambda_range(dataset.subset(tuning), settings, space)
+        lambdas, note = derive_lambda_range(tuning_data, settings, space)
     else:
         reason, note = saved["holdout_reason"], saved["lambda_note"]
         lambdas = (float(saved["lambda_range"][0]), float(saved["lambda_range"][1]))
@@ -256,10 +257,11 @@ def check_same_holdout(settings: StudySettings, plan: StudyPlan, dataset: EEGDat
             f"{path}: expected the held-out subjects and a 'scores' table, got a broken file; "
             "this study cannot be resumed as saved."
         )
-    if saved.get("subjects") != plan.held_out_subjects(dataset):
+    subjects = plan.held_out_subjects(dataset)
+    if saved.get("subjects") != subjects:
         raise ConfigError(
             f"{path}: expected the held-out subjects this data gives "
-            f"({len(plan.held_out_subjects(dataset))}), got others: the data changed since the "
+            f"({len(subjects)}), got others: the data changed since the "
             "study began; resume it with the same --x, --y and --groups."
         )
 

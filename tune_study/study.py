@@ -21,10 +21,10 @@ from centerir.contract import (
     BASELINES_FILE,
     BEST_CONFIG_FILE,
     FOLDS_DONE,
+    MODEL_FREE_ROLES,
     REPORT_FOLDER,
     SETTINGS_FILE,
     STATUS,
-    Role,
     folds_key,
     objective_mode,
     std_key,
@@ -135,7 +135,7 @@ def start_files(settings: StudySettings, dataset: EEGDataset, plan: StudyPlan) -
         directory / BASELINES_FILE,
         {
             str(role): constant_predictor_cv(base, tuning, role).report()
-            for role in (Role.MEAN_PREDICTOR, Role.MEDIAN_PREDICTOR)
+            for role in MODEL_FREE_ROLES
         },
     )
 
@@ -197,11 +197,11 @@ def run_study(
             gpus = 1.0 if cluster_gpus() > 0 else 0.0
         if url:
             print(f"Ray dashboard: {url}", file=sys.stderr)
-        nested = len(planned) > 1 or settings.outer_folds
+        nested = bool(settings.outer_folds)
         if nested and not resume:
             write_settings(directory, saved_settings_of(settings))
         for study in planned:
-            search_and_refit(study, dataset, gpus, outer=bool(nested))
+            search_and_refit(study, dataset, gpus, outer=nested)
     finally:
         ray.shutdown()
     if nested:

@@ -141,9 +141,7 @@ def run_trial(
     """
     device, note = configure_trial_worker()
     config = trial_config(params, Config.from_dict(base))
-    role = params.get(contract.ROLE) or contract.Role.SEARCH
-    if role == contract.Role.SEARCH and contract.is_config(config.to_dict(), contract.PUBLISHED):
-        role = contract.Role.PUBLISHED
+    role = contract.trial_role(params, config.to_dict())
     candidate = role in (contract.Role.SEARCH, contract.Role.PUBLISHED)
     if not candidate:
         pruner = None  # a baseline runs every fold: the verdicts compare against all of them
