@@ -224,7 +224,9 @@ def test_a_finished_held_out_refit_is_not_repeated_after_sigkill_and_resume(tmp_
     env = private_env(tmp_path)
     experiment = tmp_path / "runs" / "refits"
     common = ["--storage-path", str(tmp_path / "runs"), "--name", "refits"]
-    args = ["--num-samples", "1", "--folds", "2", "--epochs", "15", "--holdout", "0.2", *common]
+    # two CPUs per trial and refit: one refit at a time, so there are moments between them
+    args = ["--num-samples", "1", "--folds", "2", "--epochs", "15", "--holdout", "0.2"]
+    args += ["--cpus-per-trial", "2", *common]
     process = start_launcher(args, env)
     deadline = time.time() + 400
     while time.time() < deadline and process.poll() is None:

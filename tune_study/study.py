@@ -122,12 +122,11 @@ def progress_table(objective: str) -> tune.CLIReporter:
 
 
 def start_files(settings: StudySettings, dataset: EEGDataset, plan: StudyPlan) -> None:
-    """The experiment's own files of a new study: settings (with the plan), held-out
-    subjects, and the model-free baselines on the study's folds."""
+    """The experiment's own files of a new study: held-out subjects, the model-free baselines
+    on the study's folds, then the settings (with the plan). The settings file is written
+    last: it marks a study that can be resumed, so a kill before it leaves none."""
     directory = settings.experiment_dir()
-    saved = saved_settings_of(settings)
-    saved["plan"] = plan.to_dict()
-    write_settings(directory, saved)
+    directory.mkdir(parents=True, exist_ok=True)
     write_holdout(directory, plan, dataset)
     tuning = dataset.subset(plan.tuning)
     base = settings.base_config()
@@ -138,6 +137,9 @@ def start_files(settings: StudySettings, dataset: EEGDataset, plan: StudyPlan) -
             for role in MODEL_FREE_ROLES
         },
     )
+    saved = saved_settings_of(settings)
+    saved["plan"] = plan.to_dict()
+    write_settings(directory, saved)
 
 
 def make_tuner(settings: StudySettings, space: SearchSpace, trainable, gpus: float, resume: bool):
