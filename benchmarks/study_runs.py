@@ -24,6 +24,7 @@ def private_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),  # the resume key (tune_study.resume_trust)
         RAY_TMPDIR=tempfile.mkdtemp(prefix="r", dir="/tmp"),
         PYTHONPATH=str(ROOT),
         RAY_USAGE_STATS_ENABLED="0",

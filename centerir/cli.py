@@ -2,7 +2,9 @@
 
 Every user error (bad data, bad config, bad flag: a ``UserError``) ends in one line on
 stderr and exit code 2, before anything is written; anything else is a bug and ends in a
-traceback with exit code 1.
+traceback with exit code 1. A run whose training diverged (a NaN or inf loss, weight or
+prediction) is a result, not an error: it says where and exits with code 3 (train still
+writes its metrics, with status diverged; fit-final writes no model).
 """
 
 from __future__ import annotations
@@ -18,16 +20,35 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from centerir.baselines import constant_predictor_cv
-from centerir.command_line import OneLineParser, check_output_path, run_command
+from centerir.command_line import (
+    DIVERGED_EXIT,
+    OneLineParser,
+    check_output_path,
+    finite_number,
+    run_command,
+    whole_number,
+)
 from centerir.config import Config, ConfigError, format_k, load_config
-from centerir.contract import Role, Status, std_key, write_json_file
-from centerir.cv import Callback, CVResult, FoldResult, check_k_set_fits, cross_validate
-from centerir.data import DataError, EEGDataset, check_for_cv, load_dataset
+from centerir.contract import Role, Status, UserError, std_key, write_json_file
+from centerir.cv import (
+    Callback,
+    CVResult,
+    FoldResult,
+    check_k_set_fits,
+    check_labels_fit_k,
+    cross_validate,
+)
+from centerir.data import DataError, EEGDataset, check_for_cv, check_window_length, load_dataset
 from centerir.demo import make_demo_dataset
 from centerir.model import min_n_times
 from centerir.persist import load_model_file, predict_windows, save_model_file
 from centerir.runtime import configure_runtime
-from centerir.training import fit_model, resolve_device
+from centerir.training import check_model_size, fit_model, resolve_device
+
+EXIT_CODES = (
+    "exit codes: 0 done; 1 a bug in centerir (with a traceback); 2 bad input (one line, "
+    "nothing written); 3 training diverged (NaN or inf; try a lower --lr); 130 interrupted."
+)
 
 FLAG_KEYS = {  # command-line flag dest -> config key
     "folds": "folds",
@@ -105,18 +126,24 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     )
     defaults = Config()
     parser.add_argument(
-        "--folds", type=int, help=f"outer cross-validation folds (default {defaults.folds})"
+        "--folds",
+        type=whole_number,
+        help=f"outer cross-validation folds (default {defaults.folds})",
     )
     parser.add_argument(
-        "--epochs", type=int, help=f"most epochs per fold (default {defaults.epochs})"
+        "--epochs", type=whole_number, help=f"most epochs per fold (default {defaults.epochs})"
     )
     parser.add_argument(
-        "--batch-size", type=int, help=f"training batch size (default {defaults.batch_size})"
+        "--batch-size",
+        type=whole_number,
+        help=f"training batch size (default {defaults.batch_size})",
     )
-    parser.add_argument("--lr", type=float, help=f"Adam learning rate (default {defaults.lr:g})")
+    parser.add_argument(
+        "--lr", type=finite_number, help=f"Adam learning rate (default {defaults.lr:g})"
+    )
     parser.add_argument(
         "--boundaries",
-        type=int,
+        type=whole_number,
         help=f"equal-width label bins CenterIR groups (default {defaults.boundaries})",
     )
     parser.add_argument(
@@ -125,7 +152,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lambda",
         dest="lambda_",
-        type=float,
+        type=finite_number,
         help=f"weight of the CenterIR term (default {defaults.lambda_:g}; 0: plain MSE)",
     )
     parser.add_argument(
@@ -134,7 +161,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         help="when k does not divide the kept bins: 'group' makes a smaller "
         "last group (default), 'strict' refuses",
     )
-    parser.add_argument("--seed", type=int, help="seed of folds, weights, batch order (default 42)")
+    parser.add_argument(
+        "--seed", type=whole_number, help="seed of folds, weights, batch order (default 42)"
+    )
     parser.add_argument(
         "--selection",
         choices=("inner", "test"),
@@ -143,7 +172,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--patience",
-        type=int,
+        type=whole_number,
         help="stop a fold after this many epochs without validation improvement "
         "(default 15; 0 = never)",
     )
@@ -153,12 +182,15 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog="python -m centerir", description=__doc__.splitlines()[0])
+    parser = OneLineParser(
+        prog="python -m centerir", description=__doc__.splitlines()[0], epilog=EXIT_CODES
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     train = commands.add_parser(
         "train",
         help="k-fold cross-validation of one config",
         description="Leakage-free k-fold CV of CNN-BiLSTM + CenterIR for one config.",
+        epilog=EXIT_CODES,
     )
     add_data_flags(train)
     add_config_flags(train)
@@ -170,13 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="train one model on all data and save it",
         description="Train on all windows for the median epoch a CV selects (or --final-epochs) "
         "and save weights, config and channel statistics.",
+        epilog=EXIT_CODES,
     )
     add_data_flags(final)
     add_config_flags(final)
     final.add_argument("--out", type=Path, required=True, help="model file to write, e.g. model.pt")
     final.add_argument(
         "--final-epochs",
-        type=int,
+        type=whole_number,
         help="train exactly this many epochs and skip the cross-validation that "
         "otherwise picks the median selected epoch",
     )
@@ -184,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         "predict",
         help="predict scores with a saved model",
         description="Predict a score for every window with a model from fit-final.",
+        epilog=EXIT_CODES,
     )
     predict.add_argument("--model", type=Path, required=True, help="model file from fit-final")
     predict.add_argument("--x", type=Path, required=True, help="EEG windows .npy")
@@ -203,8 +237,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return Config.from_dict(flags, base=config)
 
 
-def dataset_from_args(args: argparse.Namespace, config: Config) -> EEGDataset:
-    """Load --x/--y/--groups (or the demo data) and check it suits the config."""
+def dataset_from_args(args: argparse.Namespace, config: Config, cv: bool = True) -> EEGDataset:
+    """Load --x/--y/--groups (or the demo data) and check it suits the config: its model
+    size, and the cross-validation's folds (``cv``) or else one fit on every window."""
     if (args.x is None) != (args.y is None):
         raise DataError("--x and --y must be given together (or neither, for the demo data).")
     if args.x is None:
@@ -213,9 +248,27 @@ def dataset_from_args(args: argparse.Namespace, config: Config) -> EEGDataset:
         dataset = make_demo_dataset(seed=0)
     else:
         dataset = load_dataset(args.x, args.y, args.groups)
-    check_for_cv(dataset, config.folds, min_n_times(config.temporal_kernel, config.pool_size))
-    check_k_set_fits(config, dataset)
+    shortest = min_n_times(config.temporal_kernel, config.pool_size)
+    if cv:
+        check_for_cv(dataset, config.folds, shortest)
+        check_k_set_fits(config, dataset)
+    else:
+        check_window_length(dataset, shortest)
+        check_labels_fit_k(config, dataset.y, "all windows")
+    source = dataset.x_name or dataset.source
+    check_model_size(config, dataset.n_channels, dataset.n_times, source)
     return dataset
+
+
+def check_not_an_input(out: Path, *inputs: Path | None) -> None:
+    """Refuse an output file that is one of the command's input files: writing it would
+    destroy the input (X is even read, memory-mapped, while the output is written)."""
+    for source in inputs:
+        if source is not None and out.exists() and source.exists() and out.samefile(source):
+            raise UserError(
+                f"{out}: expected an output path apart from the inputs, got the same file as "
+                f"{source}; writing it would destroy that input."
+            )
 
 
 REPORT_COLUMNS = ("mae", "rmse", "r2", "balanced_mae", "few_mae", "subject_mae", "subject_r2")
@@ -294,9 +347,11 @@ def run_cv(config: Config, dataset: EEGDataset, device: str) -> CVResult:
 def cmd_train(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_path(args.out, "metrics.json and predictions.csv", folder=True)
+        for name in ("metrics.json", "predictions.csv"):
+            check_output_path(args.out / name, name)
+    device = resolve_device(args.device)
     config = config_from_args(args)
     dataset = dataset_from_args(args, config)
-    device = resolve_device(args.device)
     print(
         f"data: {dataset.source}: {dataset.n_samples} windows, {dataset.n_channels} channels x "
         f"{dataset.n_times} samples; device {device}",
@@ -310,17 +365,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.out:
         write_outputs(result, dataset, args.out, mean)
         print(f"wrote {args.out / 'metrics.json'} and {args.out / 'predictions.csv'}")
-    return 0 if result.status == Status.COMPLETE else 1
+    return 0 if result.status == Status.COMPLETE else DIVERGED_EXIT
 
 
 def cmd_fit_final(args: argparse.Namespace) -> int:
     check_output_path(args.out, "the model file")
+    check_not_an_input(args.out, args.x, args.y, args.groups, args.config)
+    device = resolve_device(args.device)
     config = config_from_args(args)
     epochs = args.final_epochs
     if epochs is not None and epochs < 1:
         raise ConfigError(f"final-epochs must be >= 1, got {epochs}.")
-    dataset = dataset_from_args(args, config)
-    device = resolve_device(args.device)
+    dataset = dataset_from_args(args, config, cv=epochs is None)
     if epochs is None:
         print(
             "no --final-epochs: running the cross-validation to find the median selected epoch",
@@ -328,15 +384,17 @@ def cmd_fit_final(args: argparse.Namespace) -> int:
         )
         result = run_cv(config, dataset, str(device))
         if result.status != Status.COMPLETE:
-            print(f"error: cross-validation {result.status}: {result.message}", file=sys.stderr)
-            return 1
+            print(
+                f"cross-validation diverged: {result.message}; no model written.", file=sys.stderr
+            )
+            return DIVERGED_EXIT
         epochs = max(1, int(round(result.summary["median_selected_epoch"])))
     print(f"training on all {dataset.n_samples} windows for {epochs} epochs", file=sys.stderr)
     everything = np.arange(dataset.n_samples)
     outcome = fit_model(config, dataset, everything, None, device, config.seed, epochs=epochs)
     if outcome.status != Status.COMPLETE:
-        print(f"error: training {outcome.status}: {outcome.message}", file=sys.stderr)
-        return 1
+        print(f"training diverged: {outcome.message}; no model written.", file=sys.stderr)
+        return DIVERGED_EXIT
     save_model_file(args.out, outcome, config, epochs)
     print(f"wrote {args.out} ({epochs} epochs)")
     return 0
@@ -344,6 +402,7 @@ def cmd_fit_final(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     check_output_path(args.out, "the predictions CSV")
+    check_not_an_input(args.out, args.model, args.x)
     device = resolve_device(args.device)
     saved = load_model_file(args.model)
     predictions = predict_windows(saved, args.x, device)

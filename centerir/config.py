@@ -7,10 +7,11 @@ key in every file and dict is ``"lambda"``.
 
 from __future__ import annotations
 
-import json
 import math
+import re
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,44 @@ from centerir.contract import (
     STUDY_NOTE_KEY,
     UserError,
     read_text_file,
+    strict_json,
 )
 
 
 class ConfigError(UserError):
     """A bad configuration; ``str(err)`` is one line saying what is wrong and what is valid."""
+
+
+# Largest values the math takes. Each lies far beyond any useful setting; past it, memory
+# runs out or float32 overflows before training could say what went wrong.
+MAX_BINS = 1000  # boundaries, metric_bins: CenterIR builds a group table per k over the bins
+MAX_LAMBDA = 1e6  # lambda * CenterIR stays finite in float32 (CenterIR <= 4 per feature);
+# useful values are ~1e-9 to 1e3 (see centerir.lambda_scale)
+MAX_UNITS = 4096  # n_filters, lstm_hidden: a 4096-unit BiLSTM already holds ~270 M weights
+MAX_SAMPLES = 1_000_000  # temporal_kernel, pool_size, pool_stride (over an hour at 250 Hz)
+MAX_SEED = 2**31 - 1  # fold numbers are added to it; scikit-learn takes seeds below 2**32
+_TOO_BIG = "larger values exhaust memory long before they could help"
+UPPER_LIMITS = {  # key -> (largest value, why)
+    "boundaries": (MAX_BINS, _TOO_BIG),
+    "metric_bins": (MAX_BINS, _TOO_BIG),
+    "lambda": (MAX_LAMBDA, "larger weights overflow float32 and leave MSE no say"),
+    "n_filters": (MAX_UNITS, _TOO_BIG),
+    "lstm_hidden": (MAX_UNITS, _TOO_BIG),
+    "temporal_kernel": (MAX_SAMPLES, _TOO_BIG),
+    "pool_size": (MAX_SAMPLES, _TOO_BIG),
+    "pool_stride": (MAX_SAMPLES, _TOO_BIG),
+    "seed": (MAX_SEED, "each fold adds its number, and scikit-learn takes seeds below 2**32"),
+}
+# k as text: ASCII digits only (int() also reads full-width ones), "-" or "," between.
+K_TEXT = re.compile(r"\s*[0-9]+\s*(?:[-,]\s*[0-9]+\s*)*")
+K_FORMS = "group sizes like '1-3-5-15', '1,3,5,15' or [1, 3, 5, 15]"
+
+
+def shown(value: Any, width: int = 60) -> str:
+    """``repr(value)`` for a message, cut to ``width`` characters: a hostile value (a
+    300-digit int, a list of a million items) must not flood the one-line error."""
+    text = repr(value)
+    return text if len(text) <= width else f"{text[: width - 3]}..."
 
 
 def check_k_set(k: Sequence[int]) -> tuple[int, ...]:
@@ -43,24 +77,20 @@ def check_k_set(k: Sequence[int]) -> tuple[int, ...]:
         raise ValueError("k must hold at least one group size, got an empty k set.")
     for value in values:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"every k must be an int >= 1, got k={list(values)!r}.")
+            raise ValueError(f"every k must be an int >= 1, got k={shown(list(values))}.")
     if len(set(values)) != len(values):
-        raise ValueError(f"k must not repeat a value, got k={list(values)!r}.")
+        raise ValueError(f"k must not repeat a value, got k={shown(list(values))}.")
     return tuple(int(v) for v in values)
 
 
 def parse_k(value: str | Sequence[int]) -> tuple[int, ...]:
     """A k set from ``"1-3-5-15"``, ``"1,3,5,15"``, ``[1, 3, 5, 15]`` or a single int."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = [value]
     if isinstance(value, str):
-        parts = value.replace(",", "-").split("-")
-        try:
-            value = [int(part) for part in parts if part.strip()]
-        except ValueError:
-            raise ConfigError(
-                f"k must be group sizes like '1-3-5-15' or '1,3,5,15', got {value!r}."
-            ) from None
+        value = k_from_text(value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = [value]
+    elif not isinstance(value, (list, tuple)):
+        raise ConfigError(f"k must be {K_FORMS}, got k={shown(value)}.")
     values = []
     for item in value:
         if isinstance(item, float) and item.is_integer():
@@ -70,6 +100,18 @@ def parse_k(value: str | Sequence[int]) -> tuple[int, ...]:
         return check_k_set(values)
     except ValueError as err:
         raise ConfigError(str(err)) from None
+
+
+def k_from_text(text: str) -> list[int]:
+    """``"1-3-5-15"`` or ``"1,3,5,15"`` -> ``[1, 3, 5, 15]``; only separators: ``[]``.
+
+    ``"-1"`` is refused, not read as ``[1]``: the ``-`` cannot be both a sign and a separator.
+    """
+    if not text.strip(" ,-"):
+        return []
+    if not K_TEXT.fullmatch(text):
+        raise ConfigError(f"k must be {K_FORMS}, got k={shown(text)}.")
+    return [int(part) for part in re.split("[-,]", text)]
 
 
 def format_k(k: Sequence[int]) -> str:
@@ -127,7 +169,11 @@ class Config:
             ("selection", self.selection in SELECTIONS, f"one of {SELECTIONS}"),
             ("patience", self.patience >= 0, ">= 0"),
             ("val_fraction", 0 < self.val_fraction < 0.5, "in (0, 0.5)"),
-            ("weight_decay", self.weight_decay >= 0, ">= 0"),
+            (
+                "weight_decay",
+                self.weight_decay >= 0 and math.isfinite(self.weight_decay),
+                ">= 0 and finite",
+            ),
             ("n_filters", self.n_filters >= 1, ">= 1"),
             ("temporal_kernel", self.temporal_kernel >= 1, ">= 1"),
             ("pool_size", self.pool_size >= 1, ">= 1"),
@@ -148,10 +194,14 @@ class Config:
             raise ConfigError(str(err)) from None
         for key, ok, rule in checks:
             if not ok:
-                raise ConfigError(f"{key} must be {rule}, got {key}={self[key]!r}.")
+                raise ConfigError(f"{key} must be {rule}, got {key}={shown(self[key])}.")
+        for key, (limit, why) in UPPER_LIMITS.items():
+            if self[key] > limit:
+                most = f"{limit:g}" if isinstance(limit, float) else limit
+                raise ConfigError(f"{key} must be <= {most}, got {key}={shown(self[key])}: {why}.")
         if max(self.k) > self.boundaries:
             raise ConfigError(
-                f"k={list(self.k)} asks for a group of {max(self.k)} bins but "
+                f"k={shown(list(self.k))} asks for a group of {shown(max(self.k))} bins but "
                 f"boundaries={self.boundaries} makes only {self.boundaries}: every k must be "
                 "<= boundaries."
             )
@@ -171,10 +221,15 @@ class Config:
 
         Keys not given keep their value in ``base`` (default: the published defaults).
         """
-        unknown = sorted(set(values) - set(FIELD_OF_KEY))
-        if unknown:
+        if not isinstance(values, Mapping):
             raise ConfigError(
-                f"unknown config key(s) {', '.join(map(repr, unknown))}; "
+                f"expected a table of config keys, got {type(values).__name__} {shown(values)}."
+            )
+        unknown = sorted(set(values) - set(FIELD_OF_KEY), key=repr)
+        if unknown:
+            more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+            raise ConfigError(
+                f"unknown config key(s) {', '.join(map(shown, unknown[:3]))}{more}; "
                 f"valid keys: {', '.join(FIELD_OF_KEY)}."
             )
         changes = {FIELD_OF_KEY[key]: coerce(key, value) for key, value in values.items()}
@@ -214,10 +269,31 @@ def coerce(key: str, value: Any) -> Any:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key} must be a number, got {key}={value!r}.")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond the float range
+            number = math.inf
+        if not math.isfinite(number):
+            raise ConfigError(f"{key} must be a finite number, got {key}={shown(value)}.")
+        return number
     if not isinstance(value, str):
         raise ConfigError(f"{key} must be a string, got {key}={value!r}.")
     return value
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice (plain YAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        keys = [self.construct_object(key, deep=True) for key, _ in node.value]
+        # counted in one pass: keys.count() per key took minutes on a hostile 1e5-key file
+        counts = Counter(key if isinstance(key, Hashable) else repr(key) for key in keys)
+        repeated = sorted(str(key) for key, count in counts.items() if count > 1)
+        if repeated:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {repeated[0]!r} given twice", node.start_mark
+            )
+        return super().construct_mapping(node, deep)
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:
@@ -232,12 +308,12 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
     text = read_text_file(path, "config file", ConfigError)
     try:
         if suffix == ".json":
-            values = json.loads(text)
+            values = strict_json(text)
         elif suffix == ".toml":
             values = tomllib.loads(text)
         else:
-            values = yaml.safe_load(text)
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError, yaml.YAMLError) as err:
+            values = yaml.load(text, Loader=UniqueKeyLoader)
+    except (ValueError, yaml.YAMLError) as err:
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError(f"{path}: not valid {suffix[1:].upper()} ({first_line}).") from None
     if not isinstance(values, dict):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
@@ -33,9 +35,11 @@ class Status(StrEnum):
     PRUNED = "pruned"  # stopped early because its running objective was poor
     DIVERGED = "diverged"  # a NaN or inf loss stopped it
     ERRORED = "errored"  # it raised, and Ray gave up retrying
+    STOPPED = "stopped"  # the study's time budget ended it before its last fold
 
 
 FINAL_STATUSES = (Status.COMPLETE, Status.PRUNED, Status.DIVERGED)
+STOPPED_FILE = "stopped_trials.json"  # trial ids the time budget stopped, written at the end
 
 
 # --- metrics -------------------------------------------------------------------------------
@@ -154,23 +158,72 @@ REPORT_FOLDER = "report"
 MAX_OUTER_FOLDS = 100  # a nested study's outer folds (each one a whole study)
 
 
-def read_text_file(path: Path, what: str, error: type[UserError] = UserError) -> str:
-    """A UTF-8 text file's contents; a missing or unreadable one is an ``error`` (a
-    ``UserError``) naming the file and ``what`` it should be."""
+def check_regular_file(path: Path, what: str, error: type[UserError] = UserError) -> None:
+    """Refuse a ``path`` that is missing or no regular file (a folder, a FIFO, a device):
+    opening a FIFO blocks until someone writes to it."""
     try:
-        return path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
     except FileNotFoundError:
         raise error(f"{path}: {what} not found.") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise error(f"{path}: cannot read {what} ({err}).") from None
+    except (OSError, ValueError) as err:  # ValueError: a NUL in the path
+        raise error(
+            f"{path}: cannot read {what} ({getattr(err, 'strerror', None) or err})."
+        ) from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
+        raise error(f"{path}: expected {what} as a regular file, got {kind}.")
+
+
+def read_text_file(path: Path, what: str, error: type[UserError] = UserError) -> str:
+    """A UTF-8 text file's contents; a missing, unreadable or irregular one (a FIFO, a
+    folder) is an ``error`` (a ``UserError``) naming the file and ``what`` it should be."""
+    check_regular_file(path, what, error)
+    try:
+        # O_NONBLOCK: a FIFO swapped in after the check still cannot block the open
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                raise error(f"{path}: expected {what} as a regular file, got another kind.")
+            os.set_blocking(descriptor, True)
+            return handle.read().decode("utf-8")
+    except OSError as err:
+        raise error(f"{path}: cannot read {what} ({err.strerror}).") from None
+    except UnicodeDecodeError as err:
+        raise error(
+            f"{path}: expected {what} as UTF-8 text ({err.reason} at byte {err.start})."
+        ) from None
+
+
+def strict_json(text: str) -> Any:
+    """``json.loads`` that refuses what Python's JSON lets through: a key given twice (the
+    last would silently win) and NaN/Infinity, which strict JSON does not have.
+    Raises ``ValueError`` naming the key or constant."""
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in values:
+                raise ValueError(f"key {key!r} given twice")
+            values[key] = value
+        return values
+
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(text, object_pairs_hook=unique_keys, parse_constant=no_constant)
 
 
 def read_json_file(path: Path, what: str) -> Any:
-    """A JSON file the study wrote; a missing, unreadable or broken one is a ``UserError``."""
+    """A JSON file the study wrote; a missing, unreadable or broken one (invalid JSON, a key
+    given twice, NaN) is a ``UserError`` naming the file."""
     text = read_text_file(path, what)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
+        return strict_json(text)
+    except RecursionError:
+        raise UserError(
+            f"{path}: expected the {what} as JSON, got values nested too deep."
+        ) from None
+    except ValueError as err:
         raise UserError(f"{path}: expected the {what} as JSON, got invalid JSON ({err}).") from None
 
 
@@ -178,6 +231,7 @@ def write_json_file(path: Path, values: Any) -> None:
     """Write ``values`` as JSON (NaN as null) atomically: a reader sees the old or the new file."""
     text = json.dumps(nan_to_none(values), indent=2) + "\n"
     partial = path.with_name(f".{path.name}.partial")
+    partial.unlink(missing_ok=True)  # whatever lies there (a FIFO would block the write)
     partial.write_text(text, encoding="utf-8")
     partial.replace(path)
 
@@ -191,6 +245,18 @@ def nan_to_none(values: Any) -> Any:
     if isinstance(values, (list, tuple)):
         return [nan_to_none(value) for value in values]
     return values
+
+
+# What SETTINGS_FILE holds: the fields of tune_study.settings.StudySettings (a test keeps
+# them equal), the study's base config and its plan.
+SETTINGS_KEYS = frozenset(
+    {
+        *("x", "y", "groups", "address", "num_samples", "max_concurrent", "cpus_per_trial"),
+        *("gpus_per_trial", "folds", "epochs", "space", "seed", "storage_path", "name"),
+        *("time_budget", "optuna_storage", "prune", "objective", "holdout", "outer_folds"),
+        *("dashboard_host", "dashboard_port", "ranges", "config", "base_config", "plan"),
+    }
+)
 
 
 def read_settings(experiment: Path) -> dict[str, Any]:
@@ -263,7 +329,14 @@ class HeldOutScore:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """An int or float JSON number (not a bool) that a float holds."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        float(value)
+    except OverflowError:  # an int past float range
+        return False
+    return True
 
 
 def _number(value: Any) -> float:

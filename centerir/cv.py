@@ -148,10 +148,16 @@ def check_k_set_fits(config: Config, dataset: EEGDataset) -> None:
     """Fail before any training when a fold's fit labels cannot satisfy the k set
     (``remainder="strict"``): a ``ConfigError`` naming the fold and the k values that fit."""
     for number, fit in enumerate(fit_parts(config, dataset)):
-        try:
-            CenterIRLoss.from_labels(dataset.y[fit], config.boundaries, config.k, config.remainder)
-        except ValueError as err:
-            raise ConfigError(f"fold {number + 1}: {err}") from None
+        check_labels_fit_k(config, dataset.y[fit], f"fold {number + 1}")
+
+
+def check_labels_fit_k(config: Config, labels: np.ndarray, where: str) -> None:
+    """A ``ConfigError`` starting with ``where`` when the fit ``labels`` (M,) cannot satisfy
+    the k set (``remainder="strict"``)."""
+    try:
+        CenterIRLoss.from_labels(labels, config.boundaries, config.k, config.remainder)
+    except ValueError as err:
+        raise ConfigError(f"{where}: {err}") from None
 
 
 def cross_validate(
@@ -231,6 +237,11 @@ def run_fold(
     if outcome.status != Status.COMPLETE:
         return None, outcome.message
     predictions = predict_indices(outcome.model, dataset, test, outcome.standardizer, device)
+    if not np.isfinite(predictions).all():
+        return None, (
+            f"the model of epoch {outcome.selected_epoch} predicts NaN or inf for a test "
+            "window; a lower learning rate (or lambda) usually helps"
+        )
     return FoldResult(
         fold=number,
         metrics=fold_metrics(config, dataset, train, test, predictions),

@@ -2,11 +2,15 @@
 
 Three files describe a data set:
 
-- X, the EEG windows: shape (N, 1, C, T) or (N, C, T), any real dtype, microvolts;
-- y, one score per window: shape (N,) or (N, 1), any real dtype;
-- groups (optional), the subject id of every window: shape (N,), ints or strings.
+- X, the EEG windows: shape (N, 1, C, T) or (N, C, T), any real dtype, microvolts, every
+  value finite and within ±:data:`MAX_ABS_X`;
+- y, one score per window: shape (N,) or (N, 1), any real dtype, finite, within
+  ±:data:`MAX_ABS_Y` and not all equal in float32;
+- groups (optional), the subject id of every window: shape (N,), ints or valid Unicode
+  strings.
 
-Files are opened with ``allow_pickle=False`` (an object array is never unpickled) and X is
+Only regular files are opened (a FIFO would block forever), with ``allow_pickle=False``
+(an object array is never unpickled); X is
 memory-mapped, so a file larger than RAM is never read whole up front: the NaN/inf scan
 reads it in bounded chunks of rows, and training reads one batch of rows at a time through
 :meth:`EEGDataset.subset_x`. Every problem is a :class:`DataError` whose message is one line
@@ -15,7 +19,10 @@ naming the file (its path as given), what was expected and what was found.
 
 from __future__ import annotations
 
+import math
 import os
+import stat
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +32,17 @@ from centerir.contract import UserError
 
 # Bytes of X read at a time by the NaN/inf scan: bounds memory whatever the window size.
 FINITE_CHUNK_BYTES = 64 * 2**20
+# Largest |X| taken. Training reads X as float32 (largest 3.4e38) and centres it on channel
+# means: a bound far below that keeps the copy, the means and the centred values finite.
+# Real EEG is ~1e2 µV (1e-4 V); only a corrupt or mis-scaled file comes near it.
+MAX_ABS_X = 1e30
+# Largest |y| taken. Scores are float32 targets whose errors MSE squares and sums over a
+# batch; within 1e6 those stay far inside float32 and keep ~7 significant digits, and a
+# larger score (a unit mistake, a corrupt file) would only diverge. Rescale such scores.
+MAX_ABS_Y = 1e6
+ANY_FINITE = sys.float_info.max  # a limit that refuses only NaN and inf
+# Subject ids of floating dtype convert to int64 only where every integer is exact.
+MAX_EXACT_FLOAT_ID = 2**53
 NPY_MAGIC = b"\x93NUMPY"
 REAL_KINDS = "iuf"  # signed int, unsigned int, float; bool, complex, str, object are refused
 GROUP_KINDS = "iuUSf"
@@ -144,10 +162,7 @@ def open_npy(path: PathLike, role: str) -> np.ndarray:
     """
     name = os.fspath(path)
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{name}: {role} file not found.")
-    if path.is_dir():
-        raise DataError(f"{name}: expected a NumPy .npy file for {role}, got a folder.")
+    check_npy_file_kind(name, role)
     if path.suffix.lower() != ".npy":
         found = repr(path.suffix) if path.suffix else "no suffix"
         raise DataError(
@@ -169,11 +184,34 @@ def open_npy(path: PathLike, role: str) -> np.ndarray:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as err:
         raise DataError(describe_load_error(name, role, str(err))) from None
+    except OverflowError:  # mmap's word for a negative dimension in the header
+        raise DataError(
+            f"{name}: expected a valid .npy file for {role}, got a header whose shape has a "
+            "negative or impossible dimension."
+        ) from None
     except (OSError, EOFError) as err:
         raise DataError(
             f"{name}: expected a valid .npy file for {role}, got an unreadable or truncated "
             f"one ({type(err).__name__})."
         ) from None
+
+
+def check_npy_file_kind(name: str, role: str) -> None:
+    """Refuse a missing file, a folder and anything but a regular file before opening it:
+    reading a FIFO (or a terminal) blocks until someone writes to it."""
+    try:
+        mode = os.stat(name).st_mode
+    except FileNotFoundError:
+        raise DataError(f"{name}: {role} file not found.") from None
+    except OSError as err:
+        raise DataError(f"{name}: expected a readable {role} file, got {err.strerror}.") from None
+    if stat.S_ISDIR(mode):
+        raise DataError(f"{name}: expected a NumPy .npy file for {role}, got a folder.")
+    if not stat.S_ISREG(mode):
+        raise DataError(
+            f"{name}: expected a NumPy .npy file for {role}, got a FIFO, socket or device, "
+            "which is never read (it could block forever); save the array to a regular file."
+        )
 
 
 def describe_load_error(name: str, role: str, text: str) -> str:
@@ -205,17 +243,22 @@ def check_real(array: np.ndarray, name: str, role: str) -> None:
         raise DataError(f"{name}: expected a numeric {role} array, got dtype {array.dtype}.")
 
 
-def first_non_finite(array: np.ndarray, chunk_rows: int | None = None) -> int | None:
-    """Index along axis 0 of the first row holding NaN or inf, or None.
+def first_out_of_range(
+    array: np.ndarray, limit: float = ANY_FINITE, chunk_rows: int | None = None
+) -> tuple[int, float] | None:
+    """The first row holding NaN, inf or a value beyond ``±limit``: (its index along axis 0,
+    its largest magnitude: NaN when it holds a NaN), or None.
 
     Parameters
     ----------
     array : ndarray, shape (N, ...)
         Any real dtype; may be a memory map, read ``chunk_rows`` rows at a time.
+    limit : float
+        Largest magnitude allowed (default: any finite value).
     chunk_rows : int, optional
         Rows per read; default: as many as fit in :data:`FINITE_CHUNK_BYTES`.
     """
-    if array.dtype.kind in "iu" or array.shape[0] == 0:
+    if array.shape[0] == 0 or (array.dtype.kind in "iu" and int_fits(array.dtype, limit)):
         return None
     if chunk_rows is None:
         row_bytes = max(1, array.itemsize * int(np.prod(array.shape[1:], dtype=np.int64)))
@@ -225,16 +268,32 @@ def first_non_finite(array: np.ndarray, chunk_rows: int | None = None) -> int | 
     row_axes = tuple(range(1, array.ndim))
     for start in range(0, array.shape[0], chunk_rows):
         chunk = np.asarray(array[start : start + chunk_rows])
-        finite = np.isfinite(chunk).all(axis=row_axes) if row_axes else np.isfinite(chunk)
-        if not finite.all():
-            return start + int(np.argmin(finite))
+        # abs of the most negative int is itself: compare integers as floats
+        chunk = np.abs(chunk.astype(np.float64) if chunk.dtype.kind in "iu" else chunk)
+        # NumPy compares in the chunk's dtype, where a limit past its range would be inf
+        inside = chunk <= min(limit, float(np.finfo(chunk.dtype).max))  # False for NaN, inf
+        fine = inside.all(axis=row_axes) if row_axes else inside
+        if not fine.all():
+            bad = int(np.argmin(fine))
+            return start + bad, float(np.max(chunk[bad]))
     return None
 
 
+def int_fits(dtype: np.dtype, limit: float) -> bool:
+    """Whether every value of integer ``dtype`` lies within ``±limit``."""
+    info = np.iinfo(dtype)
+    return -limit <= int(info.min) and int(info.max) <= limit
+
+
 def check_finite(
-    array: np.ndarray, name: str, role: str = "X", chunk_rows: int | None = None
+    array: np.ndarray,
+    name: str,
+    role: str = "X",
+    chunk_rows: int | None = None,
+    limit: float = ANY_FINITE,
 ) -> None:
-    """Raise :class:`DataError` naming the first window with NaN or inf.
+    """Raise :class:`DataError` naming the first window with NaN, inf or a value beyond
+    ``±limit``.
 
     Parameters
     ----------
@@ -245,14 +304,23 @@ def check_finite(
     role : str
         "X", "y", ... for the message.
     chunk_rows : int, optional
-        Rows per read (see :func:`first_non_finite`).
+        Rows per read (see :func:`first_out_of_range`).
+    limit : float
+        Largest magnitude allowed (default: any finite value).
     """
-    bad = first_non_finite(array, chunk_rows)
-    if bad is not None:
+    found = first_out_of_range(array, limit, chunk_rows)
+    if found is None:
+        return
+    window, magnitude = found
+    if not math.isfinite(magnitude):
         raise DataError(
-            f"{name}: expected finite values in {role}, got NaN or inf in window {bad}; "
+            f"{name}: expected finite values in {role}, got NaN or inf in window {window}; "
             "drop or repair that window."
         )
+    raise DataError(
+        f"{name}: expected {role} values within ±{limit:g}, got {magnitude:g} in window "
+        f"{window}; check the file's units or rescale it."
+    )
 
 
 def load_x(path: PathLike, scan: bool = True) -> np.ndarray:
@@ -284,12 +352,13 @@ def load_x(path: PathLike, scan: bool = True) -> np.ndarray:
             f"{name}: expected X with at least one window, channel and sample, got shape {x.shape}."
         )
     if scan:
-        check_finite(x, name, "X")
+        check_finite(x, name, "X", limit=MAX_ABS_X)
     return x
 
 
 def load_y(path: PathLike) -> np.ndarray:
-    """Scores as a float64 (N,) array in RAM (finite, not all equal)."""
+    """Scores as a float64 (N,) array in RAM (finite, within ±:data:`MAX_ABS_Y`, not all
+    equal in float32, the precision training uses)."""
     name = os.fspath(path)
     y = open_npy(path, "y")
     check_real(y, name, "y")
@@ -304,18 +373,24 @@ def load_y(path: PathLike) -> np.ndarray:
             hint = ""
         raise DataError(f"{name}: expected y of shape (N,) or (N, 1), got shape {y.shape}{hint}.")
     y = np.array(y, dtype=np.float64)
-    check_finite(y, name, "y")
+    check_finite(y, name, "y", limit=MAX_ABS_Y)
     if y.size and np.all(y == y[0]):
         raise DataError(
             f"{name}: expected scores that vary, got the constant {y[0]:g} for every window: "
             "there is nothing to regress."
         )
+    as_trained = y.astype(np.float32)
+    if y.size and np.all(as_trained == as_trained[0]):
+        raise DataError(
+            f"{name}: expected scores that vary in float32, the precision training uses, got "
+            f"scores that all round to {as_trained[0]:g}; rescale them (e.g. to z-scores)."
+        )
     return y
 
 
 def load_groups(path: PathLike) -> np.ndarray:
-    """Subject ids as an (N,) array in RAM: ints, strings (bytes decoded as UTF-8), or
-    floats (integral ones -> int64)."""
+    """Subject ids as an (N,) array in RAM: ints, strings (bytes decoded as UTF-8; every id
+    valid Unicode, as the outputs are UTF-8), or floats (exact integral ones -> int64)."""
     name = os.fspath(path)
     groups = open_npy(path, "groups")
     if groups.ndim != 1:
@@ -336,16 +411,41 @@ def load_groups(path: PathLike) -> np.ndarray:
                 f"{name}: expected subject ids as numbers or UTF-8 text, got bytes that are "
                 "not UTF-8; save the ids as str or int."
             ) from None
+    if groups.dtype.kind == "U":
+        check_text_ids(groups, name)
     if groups.dtype.kind == "f":
-        finite = np.isfinite(groups)
-        if not finite.all():
-            raise DataError(
-                f"{name}: expected integer or string subject ids, got a NaN or inf id in "
-                f"window {int(np.argmin(finite))}."
-            )
-        if np.all(groups == np.round(groups)):
-            groups = groups.astype(np.int64)
+        groups = float_ids(groups, name)
     return groups
+
+
+def check_text_ids(groups: np.ndarray, name: str) -> None:
+    """Refuse string ids (N,) holding a code point UTF-8 cannot hold (a lone surrogate such
+    as U+D800, or one past U+10FFFF): the outputs write ids as UTF-8, so this must fail
+    here, not after the whole cross-validation."""
+    order = groups.dtype.byteorder if groups.dtype.byteorder in "<>" else "="
+    codes = np.ascontiguousarray(groups).view(np.dtype(f"{order}u4")).reshape(len(groups), -1)
+    bad = ((codes >= 0xD800) & (codes <= 0xDFFF)) | (codes > 0x10FFFF)
+    if bad.any():
+        window = int(np.argmax(bad.any(axis=1)))
+        code = int(codes[window][bad[window]][0])
+        raise DataError(
+            f"{name}: expected subject ids as valid Unicode text, got code point U+{code:04X} "
+            f"in the id of window {window}, which UTF-8 cannot hold (a lone surrogate or past "
+            "U+10FFFF); save clean text or int ids."
+        )
+
+
+def float_ids(groups: np.ndarray, name: str) -> np.ndarray:
+    """Floating ids (N,): int64 when all are integral and exactly representable, else as
+    given (1e300 and 2e300 must not both become the same int64)."""
+    finite = np.isfinite(groups)
+    if not finite.all():
+        raise DataError(
+            f"{name}: expected integer or string subject ids, got a NaN or inf id in "
+            f"window {int(np.argmin(finite))}."
+        )
+    exact = np.all(groups == np.round(groups)) and np.all(np.abs(groups) <= MAX_EXACT_FLOAT_ID)
+    return groups.astype(np.int64) if exact else groups
 
 
 def load_dataset(
@@ -391,7 +491,7 @@ def load_dataset(
                 f"{groups_name}: expected one subject id per window of {x_name} ({n} windows), "
                 f"got {len(groups)} ids."
             )
-    check_finite(x, x_name, "X")
+    check_finite(x, x_name, "X", limit=MAX_ABS_X)
     source = ", ".join(name for name in (x_name, y_name, groups_name) if name)
     return EEGDataset(x, y, groups, source, x_name, y_name, groups_name)
 
@@ -450,7 +550,14 @@ def check_for_cv(dataset: EEGDataset, n_folds: int, min_n_times: int) -> None:
                 "subject-disjoint folds with an inner validation split, got "
                 f"{n_groups}; {fix}."
             )
+    check_window_length(dataset, min_n_times)
+
+
+def check_window_length(dataset: EEGDataset, min_n_times: int) -> None:
+    """Raise :class:`DataError` when the windows are shorter than ``min_n_times`` samples,
+    the shortest the model's temporal kernel and pooling accept."""
     if dataset.n_times < min_n_times:
+        x_name = dataset.x_name or dataset.source or "data"
         raise DataError(
             f"{x_name}: expected windows of at least {min_n_times} samples for the model's "
             f"temporal kernel and pooling, got T={dataset.n_times}; use longer windows or a "

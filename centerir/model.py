@@ -30,6 +30,27 @@ def min_n_times(temporal_kernel: int = 16, pool_size: int = 35) -> int:
     return temporal_kernel + pool_size - 1
 
 
+def n_parameters(
+    n_channels: int,
+    n_times: int,
+    n_filters: int = 32,
+    temporal_kernel: int = 16,
+    pool_size: int = 35,
+    pool_stride: int = 7,
+    lstm_hidden: int = 32,
+) -> int:
+    """Weights of a :class:`CNNBiLSTM` of these sizes, counted without building it (a huge
+    one would not fit in memory). Arguments as for the class; windows ``n_times`` long."""
+    # too short a window counts one step here; the model itself refuses it
+    n_steps = max(1, pooled_length(n_times, temporal_kernel, pool_size, pool_stride))
+    convolutions = n_filters * temporal_kernel + n_filters * n_filters * n_channels
+    norm = 2 * n_filters
+    # two directions x four gates: input and hidden weights, two biases
+    lstm = 2 * 4 * lstm_hidden * (n_filters + lstm_hidden + 2)
+    head = (n_steps * 2 * lstm_hidden + 1) * 512 + (512 + 1) * 128 + 128 + 1
+    return convolutions + norm + lstm + head
+
+
 class CNNBiLSTM(nn.Module):
     """Temporal + spatial convolution, log power, BiLSTM and an MLP head.
 

@@ -6,20 +6,26 @@ unpickles arbitrary objects.
 
 from __future__ import annotations
 
-import pickle
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from centerir.batches import ChannelStandardizer, predict_indices
-from centerir.config import Config, ConfigError
+from centerir.config import Config, ConfigError, shown
+from centerir.contract import check_regular_file
 from centerir.data import DataError, load_windows
-from centerir.training import FitOutcome, build_model
+from centerir.model import min_n_times
+from centerir.training import FitOutcome, build_model, check_model_size
 
 FORMAT = "centerir-model/1"
+COUNT_KEYS = ("n_channels", "n_times", "epochs")
+STATISTIC_KEYS = ("channel_mean", "channel_std")
+PAYLOAD_KEYS = ("format", "config", *COUNT_KEYS, *STATISTIC_KEYS, "state_dict")
 
 
 @dataclass
@@ -52,31 +58,124 @@ def save_model_file(path: Path, outcome: FitOutcome, config: Config, epochs: int
 
 
 def load_model_file(path: Path) -> SavedModel:
-    """Read a model file written by :func:`save_model_file`; errors are one ``DataError`` line."""
-    if not path.is_file():
-        raise DataError(f"{path}: model file not found.")
+    """Read a model file written by :func:`save_model_file`.
+
+    Everything is checked before use (keys, types, sizes, weight shapes, finite values), so
+    a damaged or foreign file is one ``UserError`` line naming it, never a traceback.
+    """
+    payload = read_payload(path)
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError) as err:
+        config = Config.from_dict(payload["config"])
+    except ConfigError as err:
+        raise DataError(f"{path}: the saved config is invalid ({err})") from None
+    n_channels, n_times, epochs = (saved_count(path, payload, key) for key in COUNT_KEYS)
+    shortest = min_n_times(config.temporal_kernel, config.pool_size)
+    if n_times < shortest:
+        raise DataError(
+            f"{path}: n_times must be >= {shortest} for the saved temporal_kernel and "
+            f"pool_size, got n_times={n_times}."
+        )
+    mean, std = (saved_statistic(path, payload, key, n_channels) for key in STATISTIC_KEYS)
+    check_model_size(config, n_channels, n_times, str(path))
+    model = build_model(config, n_channels, n_times)
+    load_weights(path, model, payload["state_dict"])
+    return SavedModel(model, config, ChannelStandardizer(mean, std), n_channels, n_times, epochs)
+
+
+def read_payload(path: Path) -> dict[str, Any]:
+    """The dict a model file holds, loaded with ``weights_only=True``, with every key."""
+    check_regular_file(path, "model file", DataError)  # a FIFO would block torch.load
+    if not zipfile.is_zipfile(path):  # what torch.save writes; checked before torch warns
+        raise DataError(
+            f"{path}: expected a model file from 'python -m centerir fit-final', could not "
+            "load it safely (not the zip archive torch.save writes)."
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the user sees one line: ours
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch.load parses an untrusted file: its errors are the file's
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise DataError(
             f"{path}: expected a model file from 'python -m centerir fit-final', "
             f"could not load it safely ({first})."
         ) from None
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+    if not isinstance(payload, dict) or not isinstance(payload.get("format"), str):
         raise DataError(f"{path}: expected a {FORMAT} model file from fit-final, got another file.")
-    try:
-        config = Config.from_dict(payload["config"])
-    except ConfigError as err:
-        raise DataError(f"{path}: the saved config is invalid ({err}).") from None
-    model = build_model(config, payload["n_channels"], payload["n_times"])
-    model.load_state_dict(payload["state_dict"])
-    standardizer = ChannelStandardizer(
-        payload["channel_mean"].numpy(), payload["channel_std"].numpy()
-    )
-    return SavedModel(
-        model, config, standardizer, payload["n_channels"], payload["n_times"], payload["epochs"]
-    )
+    if payload["format"] != FORMAT:
+        raise DataError(
+            f"{path}: expected a {FORMAT} model file from fit-final, got format "
+            f"{shown(payload['format'])}."
+        )
+    missing = [key for key in PAYLOAD_KEYS if key not in payload]
+    if missing:
+        raise DataError(
+            f"{path}: expected a {FORMAT} model file with {', '.join(PAYLOAD_KEYS)}, got one "
+            f"without {missing[0]!r}; write it again with fit-final."
+        )
+    return payload
+
+
+def saved_count(path: Path, payload: dict[str, Any], key: str) -> int:
+    """``payload[key]``, which must be an int >= 1."""
+    value = payload[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError(f"{path}: {key} must be an int >= 1, got {key}={shown(value)}.")
+    return value
+
+
+def describe(value: Any) -> str:
+    """``"a tensor of float32, shape (2,)"``, or the type of a non-tensor, for messages."""
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of {str(value.dtype).removeprefix('torch.')}, shape {tuple(value.shape)}"
+    return "nothing" if value is None else f"a {type(value).__name__}"
+
+
+def load_weights(path: Path, model: torch.nn.Module, state: Any) -> None:
+    """Put the saved ``state`` into ``model`` after checking it holds exactly the model's
+    tensors, each of the model's shape and dtype and finite."""
+    if not isinstance(state, dict):
+        raise DataError(f"{path}: state_dict must be a table of weights, got {describe(state)}.")
+    expected = model.state_dict()
+    for name, reference in expected.items():
+        value = state.get(name)
+        if (
+            not isinstance(value, torch.Tensor)
+            or value.shape != reference.shape
+            or value.dtype != reference.dtype
+        ):
+            raise DataError(
+                f"{path}: weights {name!r} must be {describe(reference)} for the saved config "
+                f"and window shape, got {describe(value)}."
+            )
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise DataError(f"{path}: weights {name!r} must be finite, got NaN or inf.")
+    unknown = sorted(set(state) - set(expected), key=repr)
+    if unknown:
+        raise DataError(
+            f"{path}: state_dict must hold only the model's weights, got {shown(unknown[0])}."
+        )
+    model.load_state_dict(state)
+
+
+def saved_statistic(path: Path, payload: dict[str, Any], key: str, n_channels: int) -> np.ndarray:
+    """A channel mean or std: float32, (n_channels,), finite (std > 0)."""
+    value = payload[key]
+    if (
+        not isinstance(value, torch.Tensor)
+        or value.dtype != torch.float32
+        or tuple(value.shape) != (n_channels,)
+    ):
+        raise DataError(
+            f"{path}: {key} must be a tensor of float32, shape ({n_channels},), got "
+            f"{describe(value)}."
+        )
+    values = value.detach().numpy()
+    positive = key != "channel_std" or bool((values > 0).all())
+    if not (np.isfinite(values).all() and positive):
+        rule = "finite and > 0" if key == "channel_std" else "finite"
+        raise DataError(f"{path}: {key} must be {rule}, got {shown(values.tolist())}.")
+    return values
 
 
 def predict_windows(saved: SavedModel, x_path: Path, device: torch.device) -> np.ndarray:
@@ -89,4 +188,13 @@ def predict_windows(saved: SavedModel, x_path: Path, device: torch.device) -> np
             f"{windows.n_times}."
         )
     model = saved.model.to(device)
-    return predict_indices(model, windows, np.arange(windows.n_samples), saved.standardizer, device)
+    everything = np.arange(windows.n_samples)
+    predictions = predict_indices(model, windows, everything, saved.standardizer, device)
+    finite = np.isfinite(predictions)
+    if not finite.all():
+        raise DataError(
+            f"{x_path}: expected windows like the model's training data, got window "
+            f"{int(np.argmin(finite))}, for which it predicts NaN or inf: its values lie far "
+            "outside the training range; check the file's units."
+        )
+    return predictions

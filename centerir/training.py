@@ -7,6 +7,7 @@ Everything fitted from data here (label bins, channel statistics, weights) sees 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -19,30 +20,64 @@ from centerir.config import Config, ConfigError
 from centerir.contract import Status
 from centerir.data import EEGDataset
 from centerir.loss import CenterIRLoss
-from centerir.model import CNNBiLSTM
+from centerir.model import CNNBiLSTM, n_parameters
 
 # on_epoch(epoch (1-based), logs) -> None; logs: train_loss, val_mae (NaN without validation)
 EpochHook = Callable[[int, dict], None]
 
+DEVICE_NAME = re.compile(r"auto|cpu|cuda(?::[0-9]{1,4})?")  # what training runs on
+# Largest model trained: 2 GB of float32 weights, and training holds four times that
+# (gradients and Adam's two moments). The published model on 19 channels x 4 s at 250 Hz
+# has 4.6 M; a model past this comes from absurd windows or sizes, not from a need.
+MAX_PARAMETERS = 500_000_000
+
 
 def resolve_device(name: str = "auto") -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; otherwise the named torch device.
+    """``"auto"``: CUDA when available, else CPU; otherwise ``"cpu"``, ``"cuda"`` or
+    ``"cuda:N"``.
 
-    A name torch does not know, or CUDA where there is none, is a ``ConfigError``.
+    Any other name, or a CUDA device this machine does not have, is a ``ConfigError``.
     """
+    if not DEVICE_NAME.fullmatch(name):
+        raise ConfigError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got device={name!r}.")
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(
-            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got device={name!r}."
-        ) from None
-    if device.type not in ("cpu", "cuda"):
-        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got device={name!r}.")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device must be available, got device={name!r} but CUDA is not.")
+    device = torch.device(name)
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ConfigError(
+                f"device must be available, got device={name!r} but CUDA is not; use "
+                "--device cpu or auto."
+            )
+        if (device.index or 0) >= count:
+            raise ConfigError(
+                f"device must be one of cuda:0 to cuda:{count - 1} on this machine, got "
+                f"device={name!r}."
+            )
     return device
+
+
+def check_model_size(config: Config, n_channels: int, n_times: int, source: str) -> None:
+    """Refuse, before building it, a model of more than :data:`MAX_PARAMETERS` weights
+    for ``n_channels`` x ``n_times`` windows (``source`` names where they come from)."""
+    count = n_parameters(
+        n_channels,
+        n_times,
+        config.n_filters,
+        config.temporal_kernel,
+        config.pool_size,
+        config.pool_stride,
+        config.lstm_hidden,
+    )
+    if count > MAX_PARAMETERS:
+        raise ConfigError(
+            f"{source}: the model must have at most {MAX_PARAMETERS:.0e} weights, got "
+            f"{count:.2e} for {n_channels} channels x {n_times} samples with "
+            f"n_filters={config.n_filters}, lstm_hidden={config.lstm_hidden}, "
+            f"pool_stride={config.pool_stride}; use shorter windows, fewer channels, a "
+            "larger pool_stride or smaller n_filters/lstm_hidden."
+        )
 
 
 def build_model(config: Config, n_channels: int, n_times: int) -> CNNBiLSTM:
@@ -144,7 +179,8 @@ def fit_model(
 
     Without ``val_index`` the model of the last epoch is kept (used to fit a final model
     for a fixed epoch count). Early stopping after ``config.patience`` epochs without
-    validation improvement. A NaN or inf loss stops training with status diverged. During
+    validation improvement. A NaN or inf loss, weight or validation MAE stops training with
+    status diverged (``message`` says what and in which epoch). During
     epoch 1 the CenterIR term's pull on the features is measured (:func:`gradient_ratio`,
     times lambda; 0 when lambda is 0).
     """
@@ -162,23 +198,15 @@ def fit_model(
     epoch = 0
     for epoch in range(1, epochs + 1):
         model.train()
-        total, count = 0.0, 0
+        total, count, problem = 0.0, 0, ""
         for x, y, batch in start.batches(dataset, fit_index, config.batch_size, device):
             prediction, features = model(x)
             mse = F.mse_loss(prediction, y)
             centerir = criterion(features, y)
             loss = mse + config.lambda_ * centerir
             if not torch.isfinite(loss):
-                return FitOutcome(
-                    model,
-                    standardizer,
-                    best_epoch,
-                    epoch,
-                    mean_share(shares),
-                    Status.DIVERGED,
-                    f"loss became {loss.item()} in epoch {epoch} (lr={config.lr:g}, "
-                    f"lambda={config.lambda_:g}); a lower learning rate usually helps",
-                )
+                problem = f"loss became {loss.item()}"
+                break
             if epoch == 1 and config.lambda_ > 0:
                 shares.append(config.lambda_ * gradient_ratio(mse, centerir, features).detach())
             optimizer.zero_grad(set_to_none=True)
@@ -186,23 +214,64 @@ def fit_model(
             optimizer.step()
             total += loss.item() * len(batch)
             count += len(batch)
-        val_mae = math.nan
-        if val_index is not None:
+        # The last step of a finite loss can still leave NaN weights, or finite weights
+        # whose predictions overflow.
+        val_mae, problem = math.nan, problem or non_finite_weights(model)
+        if val_index is not None and not problem:
             predictions = predict_indices(model, dataset, val_index, standardizer, device)
             val_mae = float(np.mean(np.abs(predictions - dataset.y[val_index])))
-            if val_mae < best_mae:
-                best_mae, best_epoch = val_mae, epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            problem = "" if math.isfinite(val_mae) else f"validation MAE became {val_mae}"
+        if problem:
+            return diverged(start, best_epoch, epoch, shares, divergence(config, problem, epoch))
+        if val_mae < best_mae:
+            best_mae, best_epoch = val_mae, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if on_epoch is not None:
             on_epoch(
                 epoch, {"train_loss": total / count, "val_mae": val_mae, "best_epoch": best_epoch}
             )
         if val_index is not None and config.patience and epoch - best_epoch >= config.patience:
             break
-    if best_state is None:
+    if val_index is None:  # the last epoch's model, unless its finite weights overflow
+        predictions = predict_indices(model, dataset, fit_index, standardizer, device)
+        if not np.isfinite(predictions).all():
+            problem = "predictions on the training windows became NaN or inf"
+            return diverged(start, epoch, epoch, shares, divergence(config, problem, epoch))
         return FitOutcome(model, standardizer, epoch, epoch, mean_share(shares))
     model.load_state_dict(best_state)
     return FitOutcome(model, standardizer, best_epoch, epoch, mean_share(shares))
+
+
+def diverged(
+    start: TrainingStart, best_epoch: int, epoch: int, shares: list[torch.Tensor], message: str
+) -> FitOutcome:
+    """The outcome of training stopped in ``epoch`` by a NaN or inf (``message``)."""
+    return FitOutcome(
+        start.model,
+        start.standardizer,
+        best_epoch,
+        epoch,
+        mean_share(shares),
+        Status.DIVERGED,
+        message,
+    )
+
+
+def divergence(config: Config, what: str, epoch: int) -> str:
+    """The message of a config stopped in ``epoch`` (1-based) because ``what`` happened."""
+    return (
+        f"{what} in epoch {epoch} (lr={config.lr:g}, lambda={config.lambda_:g}); a lower "
+        "learning rate (or lambda) usually helps"
+    )
+
+
+def non_finite_weights(model: torch.nn.Module) -> str:
+    """ "weights 'name' became NaN or inf" for the first such tensor of the model's state
+    (parameters and batch-norm statistics), or "" when all are finite."""
+    for name, values in model.state_dict().items():
+        if values.is_floating_point() and not torch.isfinite(values).all():
+            return f"weights {name!r} became NaN or inf"
+    return ""
 
 
 def mean_share(shares: list[torch.Tensor]) -> float:

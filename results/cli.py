@@ -8,20 +8,31 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from centerir.command_line import OneLineParser, check_output_path, run_command
-from centerir.contract import STATUS
+from centerir.command_line import (
+    OneLineParser,
+    finite_number,
+    printable,
+    run_command,
+    whole_number,
+)
+from centerir.contract import STATUS, UserError
 from results.experiment import ExperimentError, study_settings, trials_only
-from results.export import export_configs, export_table
+from results.export import CONFIG_SUFFIXES, export_configs, export_paths, export_table
 from results.nested import is_nested, nested_lines
+from results.outputs import check_output_files
 from results.ranking import candidates
-from results.report import write_report
-from results.summary import export_note, open_study, summary_lines
+from results.report import report_files, write_report
+from results.summary import Study, export_note, open_study, summary_lines
+
+OUTPUT_FLAGS = ("export", "csv", "parquet", "report")
+MAX_EXPORT_TOP = 100  # configs one --export writes; every path is checked before any work
+MAX_EVERY = 3600.0  # seconds between --watch updates (time.sleep refuses huge values)
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m results", description=__doc__.splitlines()[0])
     p.add_argument("experiment", type=Path, help="experiment folder (storage_path/name)")
-    p.add_argument("--top", type=int, default=10, help="trials shown in the ranking (10)")
+    p.add_argument("--top", type=whole_number, default=10, help="trials shown in the ranking (10)")
     p.add_argument(
         "--export",
         type=Path,
@@ -30,9 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--export-top",
-        type=int,
+        type=whole_number,
         default=1,
-        help="also export ranks 2..N as <name>_rank<i>.<ext> (default 1)",
+        help="also export ranks 2..N as <name>_rank<i>.<ext> "
+        f"(default 1, at most {MAX_EXPORT_TOP})",
     )
     p.add_argument("--csv", type=Path, help="write every trial to this CSV file")
     p.add_argument(
@@ -44,8 +56,63 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="re-print the ranking every few seconds while a study runs (Ctrl-C ends)",
     )
-    p.add_argument("--every", type=float, default=10.0, help="seconds between --watch updates")
+    p.add_argument(
+        "--every",
+        type=finite_number,
+        default=10.0,
+        help=f"seconds between --watch updates (10; at most {MAX_EVERY:g})",
+    )
     return p
+
+
+def asked_outputs(args: argparse.Namespace) -> list[str]:
+    """The output flags given: ``["--csv", "--report"]``."""
+    return [f"--{name}" for name in OUTPUT_FLAGS if getattr(args, name) is not None]
+
+
+def flag_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the flags, as a usage error (None: nothing)."""
+    if args.top < 1:
+        return f"--top must be >= 1, got --top {args.top}"
+    if not 1 <= args.export_top <= MAX_EXPORT_TOP:
+        return (
+            f"--export-top must be from 1 to {MAX_EXPORT_TOP}, got --export-top {args.export_top}"
+        )
+    if not 0 < args.every <= MAX_EVERY:
+        return f"--every must be > 0 and <= {MAX_EVERY:g} seconds, got --every {args.every:g}"
+    if args.watch and asked_outputs(args):
+        return f"--watch only prints; give {' '.join(asked_outputs(args))} without --watch"
+    return None
+
+
+def output_files(args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """Every file this run is asked to write, with what it holds."""
+    files = []
+    if args.export is not None:
+        files += [
+            (path, "the exported config") for path in export_paths(args.export, args.export_top)
+        ]
+    for path, what in ((args.csv, "the CSV table"), (args.parquet, "the Parquet table")):
+        if path is not None:
+            files.append((path, what))
+    if args.report is not None:
+        files += [(path, "the report") for path in report_files(args.report)]
+    return files
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before reading anything, outputs that cannot be written."""
+    if args.export is not None and args.export.suffix.lower() not in CONFIG_SUFFIXES:
+        raise UserError(
+            f"{args.export}: expected a .json, .yaml or .yml file for --export, got "
+            f"{args.export.suffix or 'no'} suffix."
+        )
+    check_output_files(output_files(args))
+    if args.parquet is not None:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise UserError("--parquet needs pyarrow: pip install pyarrow.") from None
 
 
 def ranking_text(experiment: Path, top: int) -> str:
@@ -60,81 +127,68 @@ def stop_on_sigterm(signum, frame):
 
 
 def watch(experiment: Path, top: int, every: float) -> int:
-    """Re-print the ranking until Ctrl-C or SIGTERM."""
+    """Re-print the ranking until Ctrl-C or SIGTERM; a folder that is no readable study
+    ends it at once with a ``UserError``."""
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     try:
         while True:
-            text = ranking_text(experiment, top)
+            text = printable(ranking_text(experiment, top))
             print(f"\033[2J\033[H{time.strftime('%H:%M:%S')}  {experiment}\n{text}", flush=True)
             time.sleep(every)
     except KeyboardInterrupt:
         return 0
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.top < 1 or args.export_top < 1 or args.every <= 0:
-        raise ExperimentError("--top and --export-top must be >= 1 and --every > 0.")
-    if args.watch:
-        study_settings(args.experiment)  # fail at once on a folder that is no experiment
-        return watch(args.experiment, args.top, args.every)
-    if is_nested(study_settings(args.experiment)):
-        asked = [
-            flag
-            for flag, value in (
-                ("--export", args.export),
-                ("--csv", args.csv),
-                ("--parquet", args.parquet),
-                ("--report", args.report),
-            )
-            if value
-        ]
-        if asked:
-            raise ExperimentError(
-                f"{args.experiment}: a nested study has no single best config or table; give "
-                f"{' '.join(asked)} with one outer fold's folder ({args.experiment}/*-outer*)."
-            )
-        print(ranking_text(args.experiment, args.top))
-        return 0
-    study = open_study(args.experiment)
+def checked_study(experiment: Path) -> Study:
+    """The (not nested) study at ``experiment``, refused when it has nothing to rank."""
+    study = open_study(experiment)
     if not study.has_trials:
-        raise ExperimentError(f"{args.experiment}: the experiment has no trials yet.")
+        raise ExperimentError(f"{experiment}: the experiment has no trials yet.")
     if candidates(study.ranked).empty:
         trials = trials_only(study.frame)
         statuses = ", ".join(f"{n} {s}" for s, n in trials[STATUS].value_counts().items())
-        raise ExperimentError(f"{args.experiment}: no complete trial to rank ({statuses}).")
-    if args.export is not None and args.export.suffix.lower() not in (".json", ".yaml", ".yml"):
-        raise ExperimentError(
-            f"{args.export}: expected a .json, .yaml or .yml file for --export, got "
-            f"{args.export.suffix or 'no'} suffix."
-        )
-    for path, what, folder in (
-        (args.export, "the exported config", False),
-        (args.csv, "the CSV table", False),
-        (args.parquet, "the Parquet table", False),
-        (args.report, "the report", True),
-    ):
-        if path is not None:
-            check_output_path(path, what, folder)
-    if args.parquet is not None:
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise ExperimentError("--parquet needs pyarrow: pip install pyarrow.") from None
-    print("\n".join(summary_lines(study, args.top)))
+        raise ExperimentError(f"{experiment}: no complete trial to rank ({statuses}).")
+    return study
+
+
+def write_outputs(study: Study, args: argparse.Namespace) -> None:
+    """Write the exported configs, tables and report asked for."""
     if args.export:
         note = export_note(study)
         for path in export_configs(study.ranked, args.export, args.export_top, note):
             print(f"wrote {path}")
-    for path in (args.csv, args.parquet):
+    for path, parquet in ((args.csv, False), (args.parquet, True)):
         if path:
-            export_table(study.frame, path)
+            export_table(study.frame, path, parquet)
             print(f"wrote {path}")
     if args.report:
         path = write_report(study, args.report, f"Study {args.experiment.name}")
         print(f"wrote {path}")
+
+
+def run(args: argparse.Namespace) -> int:
+    check_outputs(args)
+    if args.watch:
+        return watch(args.experiment, args.top, args.every)
+    if is_nested(study_settings(args.experiment)):
+        if asked_outputs(args):
+            raise ExperimentError(
+                f"{args.experiment}: a nested study has no single best config or table; give "
+                f"{' '.join(asked_outputs(args))} with one outer fold's folder "
+                f"({args.experiment}/*-outer*)."
+            )
+        print(printable(ranking_text(args.experiment, args.top)))
+        return 0
+    study = checked_study(args.experiment)
+    print(printable("\n".join(summary_lines(study, args.top))))
+    write_outputs(study, args)
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = flag_problem(args)
+    if problem:
+        parser.error(problem)
     return run_command(lambda: run(args))

@@ -3,16 +3,20 @@
 Works on a finished, running or interrupted study: every trial folder that holds a
 ``params.json`` becomes one row, described by its last report (``result.json`` holds one
 JSON object per report, one report per finished fold), and the study's model-free baselines
-(``BASELINES_FILE``) add one row each. Names come from :mod:`centerir.contract`. Needs
-neither Ray nor torch.
+(``BASELINES_FILE``) add one row each. A trial folder whose files cannot be read, or hold
+values of the wrong kind, is an errored row saying why (never ranked); a broken study file
+(settings, baselines) is an ``ExperimentError``. Names come from :mod:`centerir.contract`.
+Needs neither Ray nor torch.
 """
 
 from __future__ import annotations
 
-import json
+import difflib
 import math
+import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 
@@ -31,12 +35,23 @@ from centerir.contract import (
     UserError,
     folds_key,
     k_name,
-    read_json_file,
     read_settings,
     std_key,
     trial_id_of_folder,
     trial_role,
 )
+from results.files import (
+    ERROR_FILE,
+    PARAMS_FILE,
+    RESULT_FILE,
+    check_trial_within,
+    error_line,
+    read_params,
+    read_reports,
+    read_study_file,
+    within,
+)
+from results.report_values import check_report, is_integer, is_number, json_kind
 
 METRIC_COLUMNS = tuple(
     column for name in METRICS for column in (name, std_key(name), folds_key(name))
@@ -57,98 +72,114 @@ COLUMNS = (
     "started",
     "config",
 )
+# The searched values as the search space writes them: a k set by its name, "1-3-5-15".
+PARAM_KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "lr": (is_number, "a number"),
+    "boundaries": (is_integer, "a whole number"),
+    "k": (lambda v: isinstance(v, str), "a k set name such as '1-3-5-15'"),
+    "lambda": (is_number, "a number"),
+    "batch_size": (is_integer, "a whole number"),
+    "dropout": (is_number, "a number"),
+}
+TRIAL_ROLES = tuple(str(role) for role in Role if role not in MODEL_FREE_ROLES)
+
+T = TypeVar("T")
 
 
 class ExperimentError(UserError):
     """The folder is not a readable study; ``str(err)`` is one line."""
 
 
-def read_reports(path: Path) -> list[dict[str, Any]]:
-    """The reports in a ``result.json`` (a line cut short by an interruption, or one that
-    is not a JSON object, is skipped)."""
-    if not path.is_file():
-        return []
-    reports = []
-    for line in path.read_text(errors="replace").splitlines():
-        try:
-            report = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(report, dict):
-            reports.append(report)
-    return reports
+class UnreadableTrial(UserError):
+    """A trial folder whose files cannot be read, or hold values of the wrong kind."""
 
 
 def metric_values(report: dict[str, Any]) -> dict[str, Any]:
-    """Every metric column of a report: mean, std and per-fold list (NaN / [] if absent)."""
+    """Every metric column of a checked report: mean, std and per-fold list (NaN / [] if
+    absent)."""
     values: dict[str, Any] = {}
     for name in METRICS:
         values[name] = number(report.get(name))
         values[std_key(name)] = number(report.get(std_key(name)))
-        folds = report.get(folds_key(name))
-        values[folds_key(name)] = [number(v) for v in folds] if isinstance(folds, list) else []
+        values[folds_key(name)] = [number(v) for v in report.get(folds_key(name), [])]
     return values
 
 
-def number(value: Any) -> float:
-    """A reported number as float; None (JSON's NaN) or anything else -> NaN."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return math.nan
-    return float(value)
+def number(value: float | int | None) -> float:
+    """A checked report's number as float; None (JSON's NaN) -> NaN."""
+    return math.nan if value is None else float(value)
 
 
-def trial_row(folder: Path, base_config: dict[str, Any]) -> dict[str, Any]:
-    """One trial folder as a row (see :func:`load`); an unreadable one is an errored row."""
+def trial_config(params: dict[str, Any], base_config: dict[str, Any], path: Path) -> dict:
+    """A trial's full config: the base config with the searched values of its ``params``
+    (read from ``path``), each of the kind the search writes and checked as
+    ``centerir train --config`` checks it; else a ``UserError``."""
+    searched = {key: params[key] for key in SEARCHABLE_KEYS if key in params}
+    for key, value in searched.items():
+        is_kind, kind = PARAM_KINDS[key]
+        if not is_kind(value):
+            raise UserError(f"{path}: expected {key} as {kind}, got {json_kind(value)}.")
+    if params.get(contract.ROLE, Role.SEARCH) not in TRIAL_ROLES:
+        raise UserError(
+            f"{path}: expected {contract.ROLE} one of {', '.join(TRIAL_ROLES)}, got "
+            f"{params[contract.ROLE]!r:.60}."
+        )
     try:
-        params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
-        if not isinstance(params, dict):
-            raise ValueError(f"a JSON {type(params).__name__}, not an object")
-    except (OSError, ValueError) as err:
-        return broken_row(folder, f"unreadable params.json ({err})")
-    reports = read_reports(folder / "result.json")
+        return Config.from_dict({**base_config, **searched}).to_dict()
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None
+
+
+def unreadable(what: str, read: Callable[[], T]) -> T:
+    """``read()``; its ``UserError`` becomes an ``UnreadableTrial`` naming ``what``."""
+    try:
+        return read()
+    except UserError as err:
+        raise UnreadableTrial(f"unreadable {what} ({err})") from None
+
+
+def trial_row(experiment: Path, folder: Path, base_config: dict[str, Any]) -> dict[str, Any]:
+    """One trial folder of ``experiment`` as a row (see :func:`load`); one whose files
+    cannot be read, or hold values of the wrong kind, is an errored row saying why."""
+    try:
+        unreadable("trial folder", lambda: check_trial_within(experiment, folder))
+        params = unreadable(PARAMS_FILE, lambda: read_params(folder))
+        reports = unreadable(RESULT_FILE, lambda: read_reports(folder / RESULT_FILE))
+        error = unreadable(ERROR_FILE, lambda: error_line(folder))
+        config = unreadable(
+            "trial files", lambda: trial_config(params, base_config, folder / PARAMS_FILE)
+        )
+    except UnreadableTrial as err:
+        return broken_row(folder, base_config, str(err))
     last = reports[-1] if reports else {}
     status = last.get(contract.STATUS, Status.PENDING)
     message = last.get(contract.MESSAGE, "")
-    if (folder / "error.txt").is_file() and status not in contract.FINAL_STATUSES:
-        status = Status.ERRORED
-        lines = (folder / "error.txt").read_text(errors="replace").strip().splitlines()
-        message = lines[-1] if lines else "the trial raised an error"
-    searched = {key: params[key] for key in SEARCHABLE_KEYS if key in params}
-    if "k" in searched:
-        searched["k"] = k_name(searched["k"])
-    config = {**base_config, **searched}
+    if error is not None and status not in contract.FINAL_STATUSES:
+        status, message = Status.ERRORED, error
     first = reports[0] if reports else {}
     return {
-        "trial_id": str(last.get("trial_id") or trial_id_of_folder(folder.name)),
+        "trial_id": last.get("trial_id") or trial_id_of_folder(folder.name),
         "trial_name": folder.name,
         contract.ROLE: str(trial_role(params, config)),
         contract.STATUS: str(status),
-        **{key: searched.get(key, base_config.get(key)) for key in SEARCHABLE_KEYS},
+        **{key: config[key] for key in SEARCHABLE_KEYS},
+        "k": k_name(config["k"]),  # by its name, as the search space names it
         contract.FOLDS_DONE: last.get(contract.FOLDS_DONE, 0),
-        contract.FOLDS_TOTAL: last.get(contract.FOLDS_TOTAL, base_config.get("folds")),
+        contract.FOLDS_TOTAL: last.get(contract.FOLDS_TOTAL, base_config["folds"]),
         **metric_values(last),
         contract.CENTERIR_SHARE: number(last.get(contract.CENTERIR_SHARE)),
         contract.SECONDS: number(last.get(contract.SECONDS)),
         contract.DEVICE: last.get(contract.DEVICE, ""),
-        contract.MESSAGE: str(message),
+        contract.MESSAGE: message,
         # when the trial began (epoch seconds), for the order of the optimisation history
         "started": number(first.get("timestamp", 0)) - number(first.get("time_total_s", 0))
         if reports
-        else (folder / "params.json").stat().st_mtime,
+        else (folder / PARAMS_FILE).stat().st_mtime,
         "config": config,
     }
 
 
-def readable_row(folder: Path, base_config: dict[str, Any]) -> dict[str, Any]:
-    """:func:`trial_row`, or an errored row when the folder's files hold values of the wrong
-    kind (they are read from disk, so anything can be there)."""
-    try:
-        return trial_row(folder, base_config)
-    except (TypeError, ValueError, AttributeError) as err:
-        return broken_row(folder, f"unreadable trial files ({type(err).__name__}: {err})")
-
-
-def broken_row(folder: Path, message: str) -> dict[str, Any]:
+def broken_row(folder: Path, base_config: dict[str, Any], message: str) -> dict[str, Any]:
     """A trial folder that cannot be read: listed as errored with the reason."""
     row: dict[str, Any] = dict.fromkeys(COLUMNS, math.nan)
     row.update(metric_values({}))
@@ -159,6 +190,7 @@ def broken_row(folder: Path, message: str) -> dict[str, Any]:
             contract.ROLE: str(Role.SEARCH),
             contract.STATUS: str(Status.ERRORED),
             contract.FOLDS_DONE: 0,
+            contract.FOLDS_TOTAL: base_config["folds"],
             contract.MESSAGE: message,
             contract.DEVICE: "",
             "started": 0.0,
@@ -168,18 +200,21 @@ def broken_row(folder: Path, message: str) -> dict[str, Any]:
     return row
 
 
-def baseline_rows(experiment: Path, base_config: dict[str, Any]) -> list[dict[str, Any]]:
+def baseline_rows(experiment: Path) -> list[dict[str, Any]]:
     """The mean- and median-predictor rows from ``BASELINES_FILE`` (none if absent)."""
     path = experiment / BASELINES_FILE
-    if not path.is_file():
+    saved = read_study_file(experiment, BASELINES_FILE, "baselines of the study")
+    if saved is None:
         return []
-    saved = read_json_file(path, "baselines of the study")
     if not isinstance(saved, dict):
-        raise ExperimentError(f"{path}: expected a JSON object of baselines, got {saved!r}.")
+        raise ExperimentError(
+            f"{path}: expected a JSON object of baseline reports by role, got {json_kind(saved)}."
+        )
     rows = []
     for role, report in saved.items():
-        if role not in MODEL_FREE_ROLES or not isinstance(report, dict):
+        if role not in MODEL_FREE_ROLES:
             raise ExperimentError(f"{path}: expected baseline reports by role, got {role!r}.")
+        check_report(report, f"{path}: {role}")
         row: dict[str, Any] = dict.fromkeys(SEARCHABLE_KEYS)
         row.update(
             {
@@ -209,42 +244,64 @@ def trials_only(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def trial_folders(experiment: Path) -> list[Path]:
-    """The experiment's trial folders (those holding a ``params.json``), sorted by name."""
-    return sorted(p for p in experiment.iterdir() if (p / "params.json").is_file())
+    """The experiment's trial folders (those holding a ``params.json``, even one that is
+    no regular file), sorted by name."""
+    try:
+        entries = list(experiment.iterdir())
+    except OSError as err:
+        raise ExperimentError(
+            f"{experiment}: cannot list the experiment ({err.strerror})."
+        ) from None
+    return sorted(p for p in entries if os.path.lexists(p / PARAMS_FILE))
 
 
-def study_settings(path: str | Path) -> dict[str, Any]:
-    """The settings the study at ``path`` was started with (``ExperimentError`` if none),
-    checked, with ``objective`` filled in."""
-    path = Path(path)
+def check_experiment_folder(path: Path) -> None:
+    """Refuse a ``path`` that is no folder holding a study's ``SETTINGS_FILE``."""
     if not path.is_dir():
-        raise ExperimentError(f"{path}: expected a Tune experiment folder, got no such folder.")
-    if not (path / SETTINGS_FILE).is_file():
+        found = "a file, not a folder" if os.path.lexists(path) else "no such folder"
+        raise ExperimentError(f"{path}: expected a Tune experiment folder, got {found}.")
+    if not os.path.lexists(path / SETTINGS_FILE):
         raise ExperimentError(
             f"{path}: expected a centerir-tune experiment folder (with {SETTINGS_FILE}), "
             "got a folder without one."
         )
+
+
+def study_settings(path: str | Path) -> dict[str, Any]:
+    """The settings the study at ``path`` was started with (``ExperimentError`` if none),
+    checked, with ``objective`` filled in and ``base_config`` complete."""
+    path = Path(path)
+    check_experiment_folder(path)
+    file = path / SETTINGS_FILE
     try:
+        within(path, file, "the study settings")
         settings = read_settings(path)
     except UserError as err:
         raise ExperimentError(str(err)) from None
     try:
-        Config.from_dict(settings["base_config"])
+        base = Config.from_dict(settings["base_config"])
     except UserError as err:
-        raise ExperimentError(f"{path / SETTINGS_FILE}: base_config: {err}") from None
+        raise ExperimentError(f"{file}: base_config: {err}") from None
+    unknown = sorted(set(settings) - contract.SETTINGS_KEYS)
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], contract.SETTINGS_KEYS, n=1)
+        raise ExperimentError(
+            f"{file}: expected only the keys a study writes, got {unknown[0]!r:.60}"
+            + (f" (did you mean {near[0]!r}?)." if near else ".")
+        )
+    settings["base_config"] = base.to_dict()
     objective = settings.setdefault("objective", DEFAULT_OBJECTIVE)
     if objective not in METRICS:
         raise ExperimentError(
-            f"{path / SETTINGS_FILE}: expected an objective among the reported metrics, got "
-            f"{objective!r}."
+            f"{file}: expected an objective among the reported metrics, got {objective!r:.60}."
         )
     outer = settings.get("outer_folds")
     if outer is not None and (
         not isinstance(outer, int) or isinstance(outer, bool) or not 2 <= outer <= MAX_OUTER_FOLDS
     ):
         raise ExperimentError(
-            f"{path / SETTINGS_FILE}: expected outer_folds to be null or an integer from 2 to "
-            f"{MAX_OUTER_FOLDS}, got {outer!r}."
+            f"{file}: expected outer_folds to be null or an integer from 2 to "
+            f"{MAX_OUTER_FOLDS}, got {outer!r:.60}."
         )
     return settings
 
@@ -261,6 +318,6 @@ def load(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     base_config = study_settings(path)["base_config"]
-    rows = [readable_row(folder, base_config) for folder in trial_folders(path)]
-    rows += baseline_rows(path, base_config)
+    rows = [trial_row(path, folder, base_config) for folder in trial_folders(path)]
+    rows += baseline_rows(path)
     return pd.DataFrame(rows, columns=list(COLUMNS))

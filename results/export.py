@@ -9,17 +9,26 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from centerir.contract import METRICS, STUDY_NOTE_KEY, folds_key
+from centerir.contract import METRICS, STUDY_NOTE_KEY, folds_key, nan_to_none
 from results.ranking import best_configs
 
 TABLE_DROP = ("config",)  # nested; its keys are already columns
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
 
 
 def config_text(config: dict[str, Any], path: Path) -> str:
-    """A config as JSON, or YAML for .yaml/.yml (floats written so YAML reads them back)."""
+    """A config as JSON, or YAML for .yaml/.yml (floats written so YAML reads them back);
+    NaN as null, which strict JSON (and ``centerir train --config``) accepts."""
+    values = nan_to_none(config)
     if path.suffix.lower() in (".yaml", ".yml"):
-        return yaml.safe_dump(config, sort_keys=False)
-    return json.dumps(config, indent=2) + "\n"
+        return yaml.safe_dump(values, sort_keys=False)
+    return json.dumps(values, indent=2) + "\n"
+
+
+def export_paths(path: Path, n: int) -> list[Path]:
+    """Where :func:`export_configs` writes ranks 1..``n``: ``path``, then
+    ``<stem>_rank<i><suffix>``."""
+    return [path, *(path.with_name(f"{path.stem}_rank{i}{path.suffix}") for i in range(2, n + 1))]
 
 
 def export_configs(
@@ -32,8 +41,10 @@ def export_configs(
     objective, the held-out subjects), which training ignores.
     """
     written = []
-    for rank, config in enumerate(best_configs(ranked, n), start=1):
-        target = path if rank == 1 else path.with_name(f"{path.stem}_rank{rank}{path.suffix}")
+    configs = best_configs(ranked, n)
+    for rank, (target, config) in enumerate(
+        zip(export_paths(path, len(configs)), configs, strict=True), 1
+    ):
         target.parent.mkdir(parents=True, exist_ok=True)
         values = config if note is None else {**config, STUDY_NOTE_KEY: {**note, "rank": rank}}
         target.write_text(config_text(values, target))
@@ -41,15 +52,15 @@ def export_configs(
     return written
 
 
-def export_table(frame: pd.DataFrame, path: Path) -> None:
-    """Every trial and baseline to CSV, or Parquet for .parquet (needs pyarrow); per-fold
-    values as ``;``-separated text."""
+def export_table(frame: pd.DataFrame, path: Path, parquet: bool = False) -> None:
+    """Every trial and baseline to CSV, or with ``parquet`` to Parquet (needs pyarrow);
+    per-fold values as ``;``-separated text."""
     table = frame.drop(columns=list(TABLE_DROP))
     for name in METRICS:
         column = folds_key(name)
         table[column] = table[column].map(lambda values: ";".join(f"{v:.6g}" for v in values))
     path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".parquet":
+    if parquet:
         table.to_parquet(path, index=False)
     else:
         table.to_csv(path, index=False)

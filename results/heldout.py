@@ -11,17 +11,20 @@ import pandas as pd
 from centerir.contract import (
     BEST_REFIT,
     HOLDOUT_FILE,
+    METRICS,
     REFITS,
     ROLE,
     HeldOutScore,
     Role,
     Status,
     UserError,
-    read_json_file,
 )
 from results.experiment import ExperimentError
+from results.files import read_study_file
 from results.ranking import candidates
+from results.report_values import metric_problem
 
+SCORE_KEYS = tuple(str(key) for key in REFITS)  # what HOLDOUT_FILE's scores are keyed by
 NAMES = {
     BEST_REFIT: "best configuration",
     Role.PUBLISHED: "published configuration",
@@ -33,9 +36,9 @@ NAMES = {
 def load_holdout(experiment: Path) -> dict[str, Any] | None:
     """``HOLDOUT_FILE`` with its ``scores`` as :class:`HeldOutScore` (None if no file)."""
     path = experiment / HOLDOUT_FILE
-    if not path.is_file():
+    saved = read_study_file(experiment, HOLDOUT_FILE, "held-out subjects and scores")
+    if saved is None:
         return None
-    saved = read_json_file(path, "held-out subjects and scores")
     if (
         not isinstance(saved, dict)
         or not isinstance(saved.get("subjects"), list)
@@ -46,13 +49,38 @@ def load_holdout(experiment: Path) -> dict[str, Any] | None:
             f"{path}: expected held-out 'subjects' (a list), 'reason' and 'scores' (a table), "
             "got a broken file."
         )
-    try:
-        saved["scores"] = {
-            str(key): HeldOutScore.from_dict(value) for key, value in saved["scores"].items()
-        }
-    except UserError as err:
-        raise ExperimentError(f"{path}: {err}") from None
+    scores = {}
+    for key, value in saved["scores"].items():
+        if key not in SCORE_KEYS:
+            raise ExperimentError(
+                f"{path}: expected scores of {', '.join(SCORE_KEYS)}, got {key!r:.60}."
+            )
+        try:
+            scores[key] = HeldOutScore.from_dict(value)
+        except UserError as err:
+            raise ExperimentError(f"{path}: {err}") from None
+        problem = score_problem(scores[key])
+        if problem:
+            raise ExperimentError(f"{path}: scores {key}: expected {problem}.")
+    saved["scores"] = scores
     return saved
+
+
+def score_problem(score: HeldOutScore) -> str | None:
+    """What is wrong with a held-out score's metrics or intervals (None: nothing): a name
+    that is no metric, a value the metric cannot take, an interval whose ends are reversed."""
+    named = [*score.metrics, *score.intervals]
+    strange = next((name for name in named if name not in METRICS), None)
+    if strange is not None:
+        return f"metrics named as in {', '.join(METRICS)}, got {strange!r:.60}"
+    for name, (low, high) in score.intervals.items():
+        if low > high:
+            return f"{name}'s interval as [low, high], got [{low!r}, {high!r}]"
+    values = [
+        *score.metrics.items(),
+        *((name, end) for name, ends in score.intervals.items() for end in ends),
+    ]
+    return next(filter(None, (metric_problem(name, value) for name, value in values)), None)
 
 
 def cv_value(ranked: pd.DataFrame, key: str, score: HeldOutScore, objective: str) -> float:

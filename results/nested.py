@@ -9,6 +9,7 @@ CenterIR with this search, then refit" does on new subjects: the number for a pa
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from centerir.contract import (
     outer_fold_folder,
 )
 from results.experiment import study_settings
+from results.files import within
 from results.ranking import candidates
 from results.summary import open_study
 
@@ -48,10 +50,10 @@ def outer_rows(path: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
     for number in range(1, settings["outer_folds"] + 1):
         sub = path / outer_fold_folder(path.name, number)
         row: dict[str, Any] = {"outer fold": number}
-        if not (sub / SETTINGS_FILE).is_file():
+        if not os.path.lexists(sub / SETTINGS_FILE):
             rows.append({**row, "status": "not started"})
             continue
-        study = open_study(sub)
+        study = open_study(within(path, sub, "an outer fold's study"))
         chosen = candidates(study.ranked)
         scores = (study.holdout or {}).get("scores", {})
         row["subjects"] = len((study.holdout or {}).get("subjects", []))

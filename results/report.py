@@ -17,6 +17,12 @@ FIGURES = {
     "hyperparameters.png": ("Objective by hyperparameter", objective_by_hyperparameter, "frame"),
     "fold_spread.png": ("Per-fold values of the top configurations", fold_spread, "ranked"),
 }
+PAGE = "report.html"
+
+
+def report_files(folder: Path) -> list[Path]:
+    """The files :func:`write_report` writes into ``folder``."""
+    return [folder / name for name in (*FIGURES, PAGE)]
 
 
 def summary_html(text: str) -> str:
@@ -30,7 +36,7 @@ def summary_html(text: str) -> str:
 
 
 def write_report(study: Study, folder: Path, title: str) -> Path:
-    """Write ``report.html`` and the PNGs into ``folder``; returns the HTML path."""
+    """Write ``PAGE`` and the PNGs into ``folder``; returns the page's path."""
     folder.mkdir(parents=True, exist_ok=True)
     sections = []
     for filename, (heading, draw, source) in FIGURES.items():
@@ -61,6 +67,6 @@ the same folds. Held-out values, where shown, are not.</p>
 {chr(10).join(sections)}
 </body></html>
 """
-    path = folder / "report.html"
+    path = folder / PAGE
     path.write_text(page, encoding="utf-8")
     return path

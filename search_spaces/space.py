@@ -13,10 +13,12 @@ categorical whose choices change between trials under one name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from centerir.config import Config, ConfigError, format_k, parse_k, shown
 from centerir.contract import REMAINDER_POLICIES, UserError
 
 K_SETS = ("1", "1-2", "1-3", "1-2-4", "1-3-5", "1-2-4-8", "1-3-5-15", "1-4-8", "2-4-8")
@@ -25,6 +27,50 @@ K_SETS = ("1", "1-2", "1-3", "1-2-4", "1-3-5", "1-2-4-8", "1-3-5-15", "1-4-8", "
 def k_values(name: str) -> tuple[int, ...]:
     """``"1-3-5"`` -> ``(1, 3, 5)``."""
     return tuple(int(part) for part in name.split("-"))
+
+
+def is_number(value: Any, whole: bool = False) -> bool:
+    """A finite int or float from a file (not a bool); with ``whole``, an int."""
+    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+        return False
+    return whole or math.isfinite(value)
+
+
+def check_range(key: str, pair: Any, whole: bool = False, log: bool = False) -> None:
+    """``pair`` must be ``(low, high)`` of two numbers (whole ones with ``whole``) in order,
+    both above 0 for a ``log`` range (log-uniform sampling needs it)."""
+    kind = "whole numbers" if whole else "finite numbers"
+    if not (isinstance(pair, tuple) and len(pair) == 2 and all(is_number(v, whole) for v in pair)):
+        got = shown(list(pair) if isinstance(pair, tuple) else pair)
+        raise UserError(f"{key} range must be [low, high] of two {kind}, got {got}.")
+    low, high = pair
+    if not (0 < low <= high if log else low <= high):
+        rule = "0 < low <= high" if log else "low <= high"
+        raise UserError(f"{key} range must satisfy {rule}, got ({low}, {high}).")
+
+
+def check_config_value(what: str, key: str, value: Any) -> None:
+    """A range end or a choice (``what``, for the message) must be a value of config key
+    ``key`` that a :class:`Config` takes: its limits live there only. ``k=[1]`` fits any
+    ``boundaries``, so only ``key`` is judged."""
+    try:
+        Config.from_dict({key: value, "k": [1]})
+    except ConfigError as err:
+        raise UserError(f"{what}: {err}") from None
+
+
+def check_k_set_name(name: Any) -> None:
+    """A k set name is the canonical ``"1-3-5"`` form of a valid k set (sizes >= 1, none
+    repeated): it is an Optuna choice and is read back with :func:`k_values`."""
+    try:
+        valid = isinstance(name, str) and format_k(parse_k(name)) == name
+    except ConfigError:
+        valid = False
+    if not valid:
+        raise UserError(
+            f"k set names look like '1-3-5-15' (group sizes >= 1, none repeated), "
+            f"got {shown(name)}."
+        )
 
 
 def k_param_name(boundaries: int) -> str:
@@ -70,24 +116,8 @@ class SearchSpace:
     kept_bins: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
 
     def __post_init__(self):
-        for name in ("lr", "lambda_"):
-            low, high = getattr(self, name)
-            if not 0 < low <= high:
-                raise UserError(
-                    f"{name.rstrip('_')} range must satisfy 0 < low <= high, got ({low}, {high})."
-                )
-        low, high = self.boundaries
-        if not 1 <= low <= high:
-            raise UserError(f"boundaries range must satisfy 1 <= low <= high, got ({low}, {high}).")
-        if not self.k_sets:
-            raise UserError("k_sets must name at least one k set, got none.")
-        for name in self.k_sets:
-            try:
-                values = k_values(name)
-            except ValueError:  # int() of a part that is no number
-                values = ()
-            if not values or min(values) < 1:
-                raise UserError(f"k set names look like '1-3-5-15', got {name!r}.")
+        self.check_ranges()  # first: bounds boundaries before boundary_values() is walked
+        self.check_choices()
         if self.remainder not in REMAINDER_POLICIES:
             raise UserError(
                 f"remainder must be one of {REMAINDER_POLICIES}, got {self.remainder!r}."
@@ -98,6 +128,34 @@ class SearchSpace:
                 f"no k set in {list(self.k_sets)} is valid for boundaries {empty} under "
                 f"remainder={self.remainder!r}; narrow the boundaries range or add k sets."
             )
+
+    def check_ranges(self) -> None:
+        """Every range in order, and each of its ends a value a config takes."""
+        check_range("lr", self.lr, log=True)
+        check_range("lambda", self.lambda_, log=True)
+        check_range("boundaries", self.boundaries, whole=True)
+        ends = {"lr": self.lr, "lambda": self.lambda_, "boundaries": self.boundaries}
+        if self.dropout is not None:
+            check_range("dropout", self.dropout)
+            ends["dropout"] = self.dropout
+        for key, values in ends.items():
+            for value in values:
+                check_config_value(f"{key} range", key, value)
+
+    def check_choices(self) -> None:
+        """At least one k set, each a valid name; batch sizes, when searched, valid ones."""
+        if not self.k_sets:
+            raise UserError("k_sets must name at least one k set, got none.")
+        for name in self.k_sets:
+            check_k_set_name(name)
+        if self.batch_sizes is None:
+            return
+        if not self.batch_sizes or not all(is_number(v, whole=True) for v in self.batch_sizes):
+            raise UserError(
+                f"batch_sizes must be a list of whole numbers, got {shown(list(self.batch_sizes))}."
+            )
+        for value in self.batch_sizes:
+            check_config_value("batch_sizes", "batch_size", value)
 
     def boundary_values(self) -> range:
         return range(self.boundaries[0], self.boundaries[1] + 1)
@@ -176,14 +234,10 @@ class SearchSpace:
             raise UserError(f"unknown [ranges] key(s) {unknown}; valid keys: {', '.join(names)}.")
         changes = {}
         for key, value in values.items():
-            if key == "k_sets":
-                changes["k_sets"] = tuple(str(v) for v in value)
-            elif key == "batch_sizes":
-                changes["batch_sizes"] = tuple(int(v) for v in value)
-            else:
-                if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 2:
-                    raise UserError(f"[ranges] {key} must be [low, high], got {value!r}.")
-                changes[names[key]] = tuple(value)
+            if not isinstance(value, list):
+                form = "a list" if key in ("k_sets", "batch_sizes") else "[low, high]"
+                raise UserError(f"[ranges] {key} must be {form}, got {shown(value)}.")
+            changes[names[key]] = tuple(value)
         return replace(self, **changes)
 
 

@@ -27,6 +27,7 @@ from centerir.contract import (
     Status,
     folds_key,
     std_key,
+    write_json_file,
 )
 from results import ExperimentError, best_configs, load, open_study, rank, summary_lines
 from results.export import export_configs
@@ -85,9 +86,9 @@ def fold_reports(maes, status=Status.COMPLETE, message="", share=0.05):
 
 
 def write_study(folder, baselines=None):
-    (folder / SETTINGS_FILE).write_text(json.dumps({"base_config": BASE, "objective": "mae"}))
+    write_json_file(folder / SETTINGS_FILE, {"base_config": BASE, "objective": "mae"})
     if baselines:
-        (folder / BASELINES_FILE).write_text(json.dumps(baselines))
+        write_json_file(folder / BASELINES_FILE, baselines)
 
 
 PAPER_PARAMS = {**PUBLISHED, "k_set_b16": "1-3-5-15"}
@@ -399,7 +400,7 @@ def test_held_out_scores_are_shown_beside_the_biased_cv_values(with_baselines):
             "mean_predictor": score("mean_predictor", "", 2.5),
         },
     }
-    (with_baselines / HOLDOUT_FILE).write_text(json.dumps(holdout))
+    write_json_file(with_baselines / HOLDOUT_FILE, holdout)
     text = "\n".join(summary_lines(open_study(with_baselines)))
     assert "held-out subjects: 2 of 10 subjects held out (--holdout 0.2), never" in text
     assert "CV mae (selection-biased)" in text and "held-out MAE [95% CI] (unbiased)" in text
@@ -444,7 +445,7 @@ def with_holdout(folder):
     score.metrics = {"mae": 2.0}
     score.intervals = {"mae": [1.5, 2.5]}
     holdout = {"reason": "2 of 10", "subjects": [1, 2], "scores": {"best": score.to_dict()}}
-    (folder / HOLDOUT_FILE).write_text(json.dumps(holdout))
+    write_json_file(folder / HOLDOUT_FILE, holdout)
 
 
 def score_edit(change):

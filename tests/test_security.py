@@ -4,6 +4,9 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
+
+from centerir.config import UniqueKeyLoader
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("centerir", "search_spaces", "tune_study", "results")
@@ -14,7 +17,8 @@ FORBIDDEN = {
     r"(?<![\w.])exec\(": "exec",
     r"pickle\.loads?\(": "pickle.load",
     r"cloudpickle\.loads?\(": "cloudpickle.load",
-    r"yaml\.(?:unsafe_)?load\(": "yaml.load without safe_load",
+    # yaml.load only with the project's SafeLoader subclass (see the test below)
+    r"yaml\.(?:unsafe_)?load\((?!.*Loader=UniqueKeyLoader\))": "yaml.load without safe_load",
     r"allow_pickle\s*=\s*True": "allow_pickle=True",
     r"weights_only\s*=\s*False": "weights_only=False",
 }
@@ -40,6 +44,10 @@ def test_no_unsafe_loading_or_evaluation(pattern):
         if re.search(pattern, line)
     ]
     assert not hits, f"{FORBIDDEN[pattern]} found at {hits}"
+
+
+def test_the_yaml_loader_used_is_a_safe_loader():
+    assert issubclass(UniqueKeyLoader, yaml.SafeLoader)
 
 
 def test_every_np_load_and_torch_load_is_safe():

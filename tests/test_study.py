@@ -7,6 +7,8 @@ all traffic stays on loopback addresses.
 import contextlib
 import json
 import os
+import pickle
+import shutil
 import signal
 import socket
 import subprocess
@@ -210,6 +212,60 @@ def test_resume_after_sigkill_keeps_finished_trials_and_runs_each_once(tmp_path,
         rows = reports(trial)
         assert [r["folds_done"] for r in rows].count(1) == 1
         assert rows[-1]["mae_folds"] == uninterrupted_fold_maes(experiment, trial)
+
+
+class PlantedPayload:
+    """Unpickling this runs ``touch <marker>``: what a planted ``tuner.pkl`` could do."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def folder_state(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
+
+
+def test_resume_never_unpickles_a_copied_or_tampered_experiment(tmp_path):
+    """A copy of a finished study with a planted tuner.pkl, a Ray file others can write and
+    a damaged saved search state: each refused in one line before Ray starts, nothing run
+    or written."""
+    env = private_env(tmp_path)
+    runs = tmp_path / "runs"
+    done = launch(
+        ["--num-samples", "1", *TINY, *NO_HOLDOUT, "--storage-path", str(runs), "--name", "mine"],
+        env,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    marker = tmp_path / "pwned"
+    shutil.copytree(runs / "mine", runs / "copy")
+    (runs / "copy" / "tuner.pkl").write_bytes(pickle.dumps(PlantedPayload(marker)))
+    original = runs / "mine"
+    state = sorted(original.glob("experiment_state-*.json"))[-1]
+    intact = state.read_text()
+
+    def tampered_copy():
+        return "copy", "copied or moved here"
+
+    def writable_by_others():
+        (original / "tuner.pkl").chmod(0o666)
+        return "mine", "others can write to"
+
+    def damaged_state():
+        (original / "tuner.pkl").chmod(0o644)
+        state.write_text(intact[: len(intact) // 2])
+        return "mine", "damaged file"
+
+    for case in (tampered_copy, writable_by_others, damaged_state):
+        name, message = case()
+        before = folder_state(runs)
+        refused = launch(["--resume", "--storage-path", str(runs), "--name", name], env)
+        assert refused.returncode == 2, refused.stderr[-3000:]
+        assert refused.stderr.count("\n") == 1 and message in refused.stderr
+        assert "Traceback" not in refused.stderr and not marker.exists()
+        assert folder_state(runs) == before, case.__name__
 
 
 def saved_scores(experiment: Path) -> dict[str, dict]:

@@ -189,7 +189,10 @@ BAD = {
         ["--holdout", "0.7"],
         r"holdout must be a share of subjects in \[0, 0\.5\]",
     ),
-    "holdout nan": (["--holdout", "nan"], r"holdout must be a finite number, got holdout=nan"),
+    "holdout nan": (
+        ["--holdout", "nan"],
+        r"argument --holdout: expected a finite number, got .nan.",
+    ),
     "string in study file": (
         lambda d: ["--config", write(d / "s.toml", 'holdout = "0.2"')],
         r"holdout must be a finite number, got holdout='0\.2'",
@@ -416,3 +419,13 @@ def test_resume_rechecks_the_saved_settings(tmp_path, run_main):
     done = run_main(main, ["--resume", "--storage-path", tmp_path, "--name", "s"])
     assert done.returncode == 2
     assert "centerir_study.json: objective must be one of the reported metrics" in done.stderr
+
+
+def test_the_contract_names_every_saved_setting():
+    from dataclasses import fields
+
+    from centerir.contract import SETTINGS_KEYS
+    from tune_study.settings import StudySettings
+
+    saved = {f.name for f in fields(StudySettings)} | {"base_config", "plan"}
+    assert saved == SETTINGS_KEYS

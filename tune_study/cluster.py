@@ -16,7 +16,7 @@ from centerir.config import ConfigError
 LOOPBACK = "127.0.0.1"
 CONNECT_TIMEOUT_S = 5.0
 DEFAULT_DASHBOARD_PORT = 8265
-REMOTE_STORAGE_PREFIXES = ("s3://", "gs://", "gcs://", "abfs://", "az://", "hdfs://")
+HTTP2_SETTINGS = 0x4  # the SETTINGS frame type
 
 
 def free_port(host: str, preferred: int) -> int:
@@ -37,6 +37,15 @@ def start_ray(address: str | None, dashboard_host: str, dashboard_port: int | No
     ``dashboard_host`` says otherwise (the dashboard is unauthenticated and can run code).
     """
     if address is None:
+        taken = (
+            dashboard_port is not None
+            and free_port(dashboard_host, dashboard_port) != dashboard_port
+        )
+        if taken:
+            raise ConfigError(
+                f"dashboard_port {dashboard_port} on {dashboard_host} is taken by another "
+                "process; choose another --dashboard-port, or omit it to take a free one."
+            )
         if dashboard_host != LOOPBACK:
             print(
                 f"warning: the Ray dashboard will listen on {dashboard_host}: it has no "
@@ -77,12 +86,56 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
             f"address must be 'auto', 'host:port' or 'ray://host:port', got {address!r}."
         )
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s) as peer:
+            speaks_grpc = answers_http2(peer)
     except OSError as err:
         raise ConfigError(
             f"cannot reach a Ray cluster at address={address!r} ({err.strerror or err}); start "
             "it with 'ray start --head' or omit --address for a local study."
         ) from None
+    if not speaks_grpc:
+        raise ConfigError(
+            f"address={address!r} answers, but not as Ray (no gRPC server there); give the "
+            "head node's GCS port (6379 by default) or 'ray://host:10001' for Ray Client."
+        )
+
+
+def answers_http2(peer: socket.socket) -> bool:
+    """Whether the server on ``peer`` speaks HTTP/2, as Ray's GCS and Ray Client (gRPC) do:
+    sent the client connection preface and an empty SETTINGS frame, an HTTP/2 server's
+    first frame is its own SETTINGS (RFC 9113, section 3.4). Anything else, or silence
+    until the socket's timeout, is not Ray, which would otherwise retry for minutes."""
+    preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    empty_settings = bytes([0, 0, 0, HTTP2_SETTINGS, 0, 0, 0, 0, 0])
+    try:
+        peer.sendall(preface + empty_settings)
+        header = b""
+        while len(header) < 9:
+            chunk = peer.recv(9 - len(header))
+            if not chunk:
+                return False
+            header += chunk
+    except OSError:  # includes the timeout
+        return False
+    return header[3] == HTTP2_SETTINGS
+
+
+def check_trial_fits(cpus_per_trial: float, gpus_per_trial: float) -> None:
+    """Refuse a trial share no single node of the connected Ray can give (Tune would wait
+    for it forever)."""
+    nodes = [node.get("Resources", {}) for node in alive_nodes()]
+    most_cpus = max((node.get("CPU", 0.0) for node in nodes), default=0.0)
+    most_gpus = max((node.get("GPU", 0.0) for node in nodes), default=0.0)
+    if cpus_per_trial > most_cpus:
+        raise ConfigError(
+            f"cpus_per_trial must fit on one node, got {cpus_per_trial:g} while the largest "
+            f"node has {most_cpus:g} CPUs; lower --cpus-per-trial."
+        )
+    if gpus_per_trial > most_gpus:
+        raise ConfigError(
+            f"gpus_per_trial must fit on one node, got {gpus_per_trial:g} while the largest "
+            f"node has {most_gpus:g} GPUs; use --gpus-per-trial 0 (CPU) or a GPU cluster."
+        )
 
 
 def cluster_gpus() -> float:
@@ -102,10 +155,9 @@ def check_storage_shared(storage_path: Path) -> None:
     """On a multi-node cluster, prove every node sees the storage path, or fail clearly.
 
     Writes a marker file there and asks a task pinned to each node whether it exists.
-    Cloud URIs (s3://, gs://, ...) are shared by construction and not checked.
     """
     nodes = alive_nodes()
-    if len(nodes) < 2 or str(storage_path).startswith(REMOTE_STORAGE_PREFIXES):
+    if len(nodes) < 2:
         return
     storage_path.mkdir(parents=True, exist_ok=True)
     marker = storage_path / f".centerir-storage-check-{uuid.uuid4().hex}"
@@ -128,7 +180,7 @@ def check_storage_shared(storage_path: Path) -> None:
     if blind:
         raise ConfigError(
             f"storage_path {storage_path} is not visible from node(s) {', '.join(blind)}: a "
-            "multi-node cluster needs storage every node shares (NFS mount or s3://...)."
+            "multi-node cluster needs storage every node shares (an NFS mount)."
         )
 
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from centerir.bins import LabelBins
-from centerir.command_line import OneLineParser, run_command
+from centerir.command_line import OneLineParser, finite_number, run_command, whole_number
 from centerir.config import ConfigError
 from centerir.contract import (
     HOLDOUT_FILE,
@@ -62,34 +62,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="Ray cluster: omit for a local Ray, 'auto' for the running "
         "cluster, 'ray://host:10001' for Ray Client",
     )
-    p.add_argument("--num-samples", type=int, help="trials (default 8 on demo data, 20 on yours)")
+    p.add_argument(
+        "--num-samples", type=whole_number, help="trials (default 8 on demo data, 20 on yours)"
+    )
     p.add_argument(
         "--max-concurrent",
-        type=int,
+        type=whole_number,
         help="trials at once (default: as many as the resources allow)",
     )
     p.add_argument(
         "--cpus-per-trial",
-        type=float,
+        type=finite_number,
         help="CPUs per trial (default 1); also the trial's torch threads",
     )
     p.add_argument(
         "--gpus-per-trial",
-        type=float,
+        type=finite_number,
         help="GPUs per trial, fractions allowed (default 1 when the cluster has GPUs, else 0)",
     )
-    p.add_argument("--folds", type=int, help="CV folds per trial (default 3 demo, 10 yours)")
-    p.add_argument("--epochs", type=int, help="most epochs per fold (default 6 demo, 100 yours)")
+    p.add_argument(
+        "--folds", type=whole_number, help="CV folds per trial (default 3 demo, 10 yours)"
+    )
+    p.add_argument(
+        "--epochs", type=whole_number, help="most epochs per fold (default 6 demo, 100 yours)"
+    )
     p.add_argument(
         "--space",
         help="search space: default, paper (narrow, around the published "
         "values) or wide (adds batch size and dropout)",
     )
-    p.add_argument("--seed", type=int, help="seed of the sampler, folds and training (default 42)")
+    p.add_argument(
+        "--seed", type=whole_number, help="seed of the sampler, folds and training (default 42)"
+    )
     p.add_argument(
         "--storage-path",
-        help="where experiments are written (default ./ray_results; "
-        "a multi-node cluster needs storage all nodes share)",
+        help="local folder where experiments are written (default ./ray_results; "
+        "a multi-node cluster needs a folder all nodes mount; URIs such as s3:// are not "
+        "supported)",
     )
     p.add_argument("--name", help="experiment folder name (default centerir-<date>-<time>)")
     p.add_argument(
@@ -98,7 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the experiment --name: finished trials are kept, unfinished "
         "ones continue at their next fold",
     )
-    p.add_argument("--time-budget", type=float, help="stop starting trials after this many seconds")
+    p.add_argument(
+        "--time-budget",
+        type=finite_number,
+        help="end the search after this many seconds: running trials stop at their last "
+        "finished fold (listed as stopped, never ranked), no new trial starts; the held-out "
+        "refits still run",
+    )
     p.add_argument(
         "--optuna-storage",
         help="Optuna database URL (e.g. sqlite:///study.db) "
@@ -118,24 +133,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--holdout",
-        type=float,
+        type=finite_number,
         help="share of subjects (0-0.5) set aside before the search and scored once at the "
         "end (default 0.2 with --groups and >= 20 subjects left to tune, else 0)",
     )
     p.add_argument(
         "--outer-folds",
-        type=int,
+        type=whole_number,
         help="nested CV for a paper's final number: a whole study per outer fold, tuned on "
         "the other folds' subjects and scored once on its own (needs --groups; no --holdout)",
     )
     p.add_argument(
         "--dashboard-host",
         help="address the Ray dashboard listens on (default "
-        "127.0.0.1; anything else exposes an unauthenticated dashboard)",
+        "127.0.0.1; an IP address or host name of this machine; anything else than "
+        "loopback exposes an unauthenticated dashboard)",
     )
     p.add_argument(
         "--dashboard-port",
-        type=int,
+        type=whole_number,
         help="Ray dashboard port (default 8265, or a free port when another Ray holds it)",
     )
     return p
@@ -147,10 +163,7 @@ def settings_from_args(args: argparse.Namespace) -> StudySettings:
     for key, value in vars(args).items():
         if key not in ("config", "resume") and value is not None:
             values[key] = value
-    try:
-        settings = StudySettings(**values)
-    except TypeError as err:
-        raise ConfigError(f"bad study settings: {err}") from None
+    settings = StudySettings(**values)  # the study file's keys and the flags are all fields
     if settings.name is None:
         if args.resume:
             raise ConfigError("--resume needs --name of the experiment to continue.")
@@ -178,17 +191,6 @@ def kept_bins_per_boundaries(
         b: tuple(sorted({LabelBins.fit(dataset.y[fit], b).n_kept for fit in parts}))
         for b in space.boundary_values()
     }
-
-
-def check_fixed_keys(settings: StudySettings) -> None:
-    """Refuse a ``[config]`` key the space searches: every trial would silently override it."""
-    searched = get_space(settings.space, overrides=settings.ranges).searched_keys
-    fixed = [key for key in searched if key in settings.config]
-    if fixed:
-        raise ConfigError(
-            f"[config] fixes {', '.join(map(repr, fixed))}, which the '{settings.space}' space "
-            "searches: remove it from [config] or narrow its range in [ranges]."
-        )
 
 
 def build_space(tuning: EEGDataset, settings: StudySettings) -> SearchSpace:
@@ -278,7 +280,6 @@ def launch(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.resume:
         settings = saved_settings(settings)
-    check_fixed_keys(settings)
     dataset = load_study_data(settings)
     check_objective(settings, dataset)
     planned = plan_studies(dataset, settings, args.resume)

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from centerir.config import MAX_LAMBDA
 from centerir.contract import UserError
 from centerir.cv import fit_parts
 from centerir.data import EEGDataset, check_for_cv
@@ -192,9 +193,13 @@ def derive_lambda_range(
             "CenterIR group of two, so the term's scale could not be measured)"
         )
     low, high = lambda_range(ratio)
+    capped = ""
+    if high > MAX_LAMBDA:  # a term this weak needs lambdas past what float32 math takes
+        low, high = min(low, MAX_LAMBDA / 10), MAX_LAMBDA
+        capped = f" (capped at lambda {MAX_LAMBDA:g}, the most the loss takes)"
     return (low, high), (
-        f"lambda range {low:.3g}..{high:.3g}: where the CenterIR term pulls on the features "
-        f"with {SHARE_RANGE[0]:g} to {SHARE_RANGE[1]:g} times MSE's gradient (measured on this "
-        f"data at initial weights: {ratio:.3g} per unit lambda); the published "
-        f"{config.lambda_:g} gives it {config.lambda_ * ratio:.2g} of MSE's"
+        f"lambda range {low:.3g}..{high:.3g}{capped}: where the CenterIR term pulls on the "
+        f"features with {SHARE_RANGE[0]:g} to {SHARE_RANGE[1]:g} times MSE's gradient "
+        f"(measured on this data at initial weights: {ratio:.3g} per unit lambda); the "
+        f"published {config.lambda_:g} gives it {config.lambda_ * ratio:.2g} of MSE's"
     )

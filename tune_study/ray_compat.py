@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from centerir.contract import UserError
+from centerir.contract import UserError, read_text_file
 
 TESTED_RAY = ((2, 60), (2, 61))  # tested with 2.60.x: [2.60, 2.61)
 
@@ -131,6 +131,32 @@ def saved_trial_progress(experiment: Path, key: str) -> dict[str, Any] | None:
     except (OSError, ValueError, KeyError):
         return None
     return progress
+
+
+def check_saved_search_state(experiment: Path) -> None:
+    """Refuse to resume an experiment whose newest ``experiment_state-*.json`` is damaged:
+    Ray would log the error and silently start a new search in the same folder, training
+    the finished configurations again.
+
+    Reads the same undocumented format as :func:`saved_trial_progress` (a JSON object
+    whose ``trial_data`` is a list of pairs of JSON strings); if Ray changes it, every
+    resume is refused here and tests/test_study.py's resume tests fail.
+    """
+    states = sorted(experiment.glob("experiment_state-*.json"))
+    if not states:
+        return
+    try:
+        saved = json.loads(read_text_file(states[-1], "Tune's saved search state"))
+        for pair in saved["trial_data"]:
+            trial_json, run_json = pair
+            json.loads(trial_json), json.loads(run_json)
+    except (ValueError, KeyError, TypeError) as err:
+        raise UserError(
+            f"{states[-1]}: expected Tune's saved search state, got a damaged file "
+            f"({type(err).__name__}: {err}); resuming would start the search over. The "
+            f"finished trials are kept (python -m results {experiment}); to search on, "
+            "start a new study with another --name."
+        ) from None
 
 
 def staged_trial_folders(ray_tmpdir: Path, experiment_name: str) -> list[Path]:

@@ -3,6 +3,7 @@ plain MSE as a baseline the sampler never hears of, at most so many trials at on
 
 from __future__ import annotations
 
+import functools
 import sys
 import warnings
 from typing import Any
@@ -11,7 +12,7 @@ import optuna
 from optuna.samplers import TPESampler
 from ray.tune.search import ConcurrencyLimiter
 
-from centerir.config import Config
+from centerir.config import Config, ConfigError
 from centerir.contract import PLAIN_MSE, PUBLISHED, ROLE, Role, objective_mode
 from search_spaces import SearchSpace
 from tune_study.searcher import BaselinesFirst, StatusAwareOptunaSearch
@@ -39,6 +40,20 @@ def plain_mse_params(space: SearchSpace) -> dict[str, Any]:
     return {**with_searched_defaults(PLAIN_MSE, space), ROLE: str(Role.PLAIN_MSE)}
 
 
+@functools.cache
+def open_optuna_storage(url: str) -> optuna.storages.RDBStorage:
+    """The Optuna database at ``url`` (opened once per process, so a bad URL, a missing
+    driver or an unreachable database is refused before Ray starts or anything is written)."""
+    try:
+        return optuna.storages.RDBStorage(url)
+    except Exception as err:  # SQLAlchemy and its drivers raise many kinds for a bad URL
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ConfigError(
+            f"optuna_storage {url!r} cannot be opened ({type(err).__name__}: {first}); give "
+            "a database URL like sqlite:///study.db in an existing folder."
+        ) from None
+
+
 def make_search(
     settings: StudySettings, space: SearchSpace, concurrency: int
 ) -> ConcurrencyLimiter:
@@ -55,9 +70,7 @@ def make_search(
             f"'{settings.space}' space for this data, so neither it nor plain MSE is enqueued",
             file=sys.stderr,
         )
-    storage = None
-    if settings.optuna_storage:
-        storage = optuna.storages.RDBStorage(settings.optuna_storage)
+    storage = open_optuna_storage(settings.optuna_storage) if settings.optuna_storage else None
     searcher = StatusAwareOptunaSearch(
         space=space,
         metric=settings.objective,

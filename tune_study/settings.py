@@ -2,7 +2,8 @@
 
 A study file holds the launcher's options at the top level (same names as the flags, with
 underscores), a ``[ranges]`` table overriding the search space's ranges and a ``[config]``
-table of fixed training keys (any :class:`centerir.config.Config` key not searched)::
+table of fixed training keys (any :class:`centerir.config.Config` key neither searched nor
+set at the top level, as folds, epochs and seed are)::
 
     num_samples = 40
     folds = 10
@@ -14,23 +15,39 @@ table of fixed training keys (any :class:`centerir.config.Config` key not search
 
     [config]
     patience = 10
+
+Every value is checked for its kind and range before anything runs (a study file's errors
+name the file); the limits of config values live in :class:`centerir.config.Config` only.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import socket
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from centerir.config import Config, ConfigError, read_mapping
-from centerir.contract import DEFAULT_OBJECTIVE, MAX_OUTER_FOLDS, METRICS, outer_fold_folder
+from centerir.config import Config, ConfigError, read_mapping, shown
+from centerir.contract import (
+    DEFAULT_OBJECTIVE,
+    MAX_OUTER_FOLDS,
+    METRICS,
+    UserError,
+    outer_fold_folder,
+)
+from search_spaces import SPACES, get_space
 
 DEMO_DEFAULTS = {"num_samples": 8, "folds": 3, "epochs": 6}  # minutes on 2 CPU cores
 DATA_DEFAULTS = {"num_samples": 20, "folds": 10, "epochs": 100}
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Settings that are also config keys: the study sets them, so [config] must not.
+STUDY_CONFIG_KEYS = ("folds", "epochs", "seed")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # fullmatch: no "$" newline
+URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # s3://, gs://, file://, ...
 MAX_HOLDOUT = 0.5
+MAX_PORT = 65535
 # Seconds between copies of results and experiment state to storage_path (Tune's default
 # waits 10 s or more): an interrupted study keeps what finished, `results --watch` is live.
 SYNC_SECONDS = 5
@@ -83,7 +100,7 @@ class StudySettings:
     def base_config(self) -> Config:
         """The fixed part of every trial's config: [config] table, folds, epochs, seed."""
         values = dict(self.config)
-        values.update(folds=self.folds, epochs=self.epochs, seed=self.seed)
+        values.update({key: getattr(self, key) for key in STUDY_CONFIG_KEYS})
         return Config.from_dict(values)
 
     def outer_fold(self, number: int) -> StudySettings:
@@ -108,7 +125,8 @@ FLAG_NAMES = [f.name for f in fields(StudySettings) if f.name not in ("ranges", 
 
 
 def read_study_file(path: Path) -> dict[str, Any]:
-    """Top-level options plus the ``[ranges]`` and ``[config]`` tables of a TOML study file."""
+    """Top-level options plus the ``[ranges]`` and ``[config]`` tables of a TOML study file,
+    each checked; an error names the file."""
     if path.suffix.lower() != ".toml":
         raise ConfigError(f"{path}: expected a .toml study file, got {path.suffix or 'no'} suffix.")
     values = read_mapping(path)
@@ -118,9 +136,10 @@ def read_study_file(path: Path) -> dict[str, Any]:
             f"{path}: unknown study key(s) {', '.join(map(repr, unknown))}; "
             f"valid keys: {', '.join(FLAG_NAMES)}, [ranges], [config]."
         )
-    for table in ("ranges", "config"):
-        if not isinstance(values.get(table, {}), dict):
-            raise ConfigError(f"{path}: [{table}] must be a table, got {values[table]!r}.")
+    try:
+        check_values(StudySettings(**values))
+    except UserError as err:
+        raise ConfigError(f"{path}: {err}") from None
     return values
 
 
@@ -151,57 +170,115 @@ def check_types(settings: StudySettings) -> None:
         kind = expected_kind(f.type)
         if not has_kind(value, kind):
             expected = KINDS.get(kind, f"a [{f.name}] table")
-            raise ConfigError(f"{f.name} must be {expected}, got {f.name}={value!r}.")
+            raise ConfigError(f"{f.name} must be {expected}, got {f.name}={shown(value)}.")
+
+
+def is_local_path(value: str) -> bool:
+    """Not empty, no NUL (no file system takes it) and no ``scheme://`` URI: the study
+    reads and writes local (or mounted) paths only."""
+    return value != "" and "\0" not in value and not URI.match(value)
+
+
+LOCAL_FILE = "a local file path (not empty, no URI like s3://)"
+# setting -> (test of a value of the right kind, what the test asks for)
+RULES: dict[str, tuple[Callable[[Any], Any], str]] = {
+    "x": (is_local_path, LOCAL_FILE),
+    "y": (is_local_path, LOCAL_FILE),
+    "groups": (is_local_path, LOCAL_FILE),
+    "num_samples": (lambda n: n >= 1, ">= 1"),
+    "max_concurrent": (lambda n: n >= 1, ">= 1"),
+    "cpus_per_trial": (lambda n: n > 0, "> 0"),
+    "gpus_per_trial": (lambda n: n >= 0, ">= 0"),
+    "space": (lambda name: name in SPACES, f"one of {sorted(SPACES)}"),
+    "storage_path": (
+        is_local_path,
+        "a local folder (URIs like s3://bucket/x are not supported: mount the storage and "
+        "give its path)",
+    ),
+    "name": (
+        NAME_PATTERN.fullmatch,
+        "a plain folder name (letters, digits, '.', '_', '-'; no '/' or '..')",
+    ),
+    "time_budget": (lambda seconds: seconds > 0, "> 0 seconds"),
+    "optuna_storage": (lambda url: "://" in url, "a database URL like sqlite:///study.db"),
+    "objective": (
+        lambda key: key in METRICS,
+        f"one of the reported metrics ({', '.join(METRICS)})",
+    ),
+    "holdout": (
+        lambda share: 0 <= share <= MAX_HOLDOUT,
+        f"a share of subjects in [0, {MAX_HOLDOUT}]",
+    ),
+    "outer_folds": (lambda n: 2 <= n <= MAX_OUTER_FOLDS, f"from 2 to {MAX_OUTER_FOLDS}"),
+    "dashboard_port": (lambda port: 1 <= port <= MAX_PORT, f"a port from 1 to {MAX_PORT}"),
+}
+
+
+def check_rules(settings: StudySettings) -> None:
+    """Each setting that is given against its rule in :data:`RULES`."""
+    for key, (ok, rule) in RULES.items():
+        value = getattr(settings, key)
+        if value is not None and not ok(value):
+            raise ConfigError(f"{key} must be {rule}, got {key}={shown(value)}.")
+
+
+def check_dashboard_host(host: str) -> None:
+    """The dashboard must listen on an address of this machine: resolve ``host`` and bind a
+    probe socket there on a free port, as Ray will (no port stays taken)."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind) as probe:
+            probe.bind(address)
+    except (OSError, UnicodeError, ValueError) as err:
+        reason = getattr(err, "strerror", None) or str(err) or type(err).__name__
+        raise ConfigError(
+            f"dashboard_host must be an IP address or host name of this machine, got "
+            f"dashboard_host={shown(host)} ({reason}); omit it for 127.0.0.1."
+        ) from None
+
+
+def check_config_table(settings: StudySettings, searched: tuple[str, ...]) -> None:
+    """The ``[config]`` table: valid config keys and values, none of them one that the
+    study sets (folds, epochs, seed) or the space searches (``searched``): either would
+    silently win over it."""
+    study_keys = [key for key in STUDY_CONFIG_KEYS if key in settings.config]
+    if study_keys:
+        raise ConfigError(
+            f"[config] sets {study_keys[0]!r}, a study setting: write it at the top level of "
+            f"the study file or pass --{study_keys[0]}."
+        )
+    fixed = [key for key in searched if key in settings.config]
+    if fixed:
+        raise ConfigError(
+            f"[config] fixes {', '.join(map(repr, fixed))}, which the '{settings.space}' space "
+            "searches: remove it from [config] or narrow its range in [ranges]."
+        )
+    try:
+        Config.from_dict(settings.config)
+    except ConfigError as err:
+        raise ConfigError(f"[config] {err}") from None
+
+
+def check_values(settings: StudySettings) -> None:
+    """Each setting alone (its kind, then its rule), the search space with its ``[ranges]``,
+    the ``[config]`` table, and folds, epochs and seed within a config's limits."""
+    check_types(settings)
+    check_rules(settings)
+    check_dashboard_host(settings.dashboard_host)
+    space = get_space(settings.space, overrides=settings.ranges)
+    check_config_table(settings, space.searched_keys)
+    settings.resolved().base_config()
 
 
 def check_settings(settings: StudySettings) -> None:
     """Reject settings that cannot work, before any data is read or anything written."""
-    check_types(settings)
+    check_values(settings)
     if (settings.x is None) != (settings.y is None):
         raise ConfigError("--x and --y must be given together (or neither, for the demo data).")
     if settings.groups is not None and settings.x is None:
         raise ConfigError("--groups needs --x and --y.")
-    if settings.name is not None and not NAME_PATTERN.match(settings.name):
+    if settings.outer_folds is not None and settings.holdout:
         raise ConfigError(
-            f"name must be a plain folder name (letters, digits, '.', '_', '-'; no '/' or '..'), "
-            f"got {settings.name!r}."
-        )
-    if settings.name is not None and settings.name.strip(".") == "":
-        raise ConfigError(f"name must not be '.' or '..', got {settings.name!r}.")
-    for key, low in (("num_samples", 1), ("max_concurrent", 1), ("folds", 2), ("epochs", 1)):
-        value = getattr(settings, key)
-        if value is not None and value < low:
-            raise ConfigError(f"{key} must be >= {low}, got {key}={value!r}.")
-    if settings.cpus_per_trial <= 0:
-        raise ConfigError(f"cpus_per_trial must be > 0, got {settings.cpus_per_trial!r}.")
-    if settings.gpus_per_trial is not None and settings.gpus_per_trial < 0:
-        raise ConfigError(f"gpus_per_trial must be >= 0, got {settings.gpus_per_trial!r}.")
-    if settings.time_budget is not None and settings.time_budget <= 0:
-        raise ConfigError(f"time_budget must be > 0 seconds, got {settings.time_budget!r}.")
-    if settings.dashboard_port is not None and not 0 < settings.dashboard_port < 65536:
-        raise ConfigError(f"dashboard_port must be 1-65535, got {settings.dashboard_port!r}.")
-    if settings.objective not in METRICS:
-        raise ConfigError(
-            f"objective must be one of the reported metrics ({', '.join(METRICS)}), got "
-            f"{settings.objective!r}."
-        )
-    if settings.holdout is not None and not 0 <= settings.holdout <= MAX_HOLDOUT:
-        raise ConfigError(
-            f"holdout must be a share of subjects in [0, {MAX_HOLDOUT}], got {settings.holdout!r}."
-        )
-    if settings.outer_folds is not None:
-        if not 2 <= settings.outer_folds <= MAX_OUTER_FOLDS:
-            raise ConfigError(
-                f"outer_folds must be from 2 to {MAX_OUTER_FOLDS}, got "
-                f"outer_folds={settings.outer_folds!r}."
-            )
-        if settings.holdout:
-            raise ConfigError(
-                f"holdout must be 0 or unset with outer_folds (each outer fold's subjects are "
-                f"the held-out ones), got holdout={settings.holdout!r}."
-            )
-    if settings.optuna_storage is not None and "://" not in settings.optuna_storage:
-        raise ConfigError(
-            "optuna_storage must be a database URL like sqlite:///study.db, "
-            f"got {settings.optuna_storage!r}."
+            f"holdout must be 0 or unset with outer_folds (each outer fold's subjects are "
+            f"the held-out ones), got holdout={settings.holdout!r}."
         )

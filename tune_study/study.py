@@ -20,15 +20,17 @@ from centerir.config import ConfigError
 from centerir.contract import (
     BASELINES_FILE,
     BEST_CONFIG_FILE,
+    FINAL_STATUSES,
     FOLDS_DONE,
     MODEL_FREE_ROLES,
     REPORT_FOLDER,
     SETTINGS_FILE,
     STATUS,
+    STOPPED_FILE,
     folds_key,
-    objective_mode,
     std_key,
     trial_folder_name,
+    trial_id_of_folder,
     write_json_file,
     write_settings,
 )
@@ -41,12 +43,20 @@ from results.nested import nested_lines
 from results.report import write_report
 from results.summary import export_note
 from search_spaces import SearchSpace
-from tune_study.cluster import check_storage_shared, check_storage_writable, cluster_gpus, start_ray
+from tune_study.cluster import (
+    check_storage_shared,
+    check_storage_writable,
+    check_trial_fits,
+    cluster_gpus,
+    start_ray,
+)
 from tune_study.heldout import run_refits, write_holdout
 from tune_study.plan import Planned, StudyPlan
 from tune_study.pruning import start_pruner
+from tune_study.ray_compat import check_saved_search_state
 from tune_study.recovery import KeepRowsOnRetry
-from tune_study.search import baseline_trials, make_search
+from tune_study.resume_trust import check_resumable, restrict_umask, stamp_experiment
+from tune_study.search import baseline_trials, make_search, open_optuna_storage
 from tune_study.settings import SYNC_SECONDS, StudySettings
 from tune_study.trainable import run_trial
 
@@ -115,9 +125,8 @@ def progress_table(objective: str) -> tune.CLIReporter:
             STATUS: "outcome",
         },
         max_report_frequency=15,
-        sort_by_metric=True,
-        metric=objective,
-        mode=objective_mode(objective),
+        # no sort_by_metric: Ray's sort fails on a trial the time budget stopped before its
+        # first fold (no metric to compare)
     )
 
 
@@ -127,6 +136,7 @@ def start_files(settings: StudySettings, dataset: EEGDataset, plan: StudyPlan) -
     last: it marks a study that can be resumed, so a kill before it leaves none."""
     directory = settings.experiment_dir()
     directory.mkdir(parents=True, exist_ok=True)
+    stamp_experiment(directory)
     write_holdout(directory, plan, dataset)
     tuning = dataset.subset(plan.tuning)
     base = settings.base_config()
@@ -188,6 +198,14 @@ def run_study(
             f"{directory} already holds a study: add --resume to continue it or "
             "choose another --name."
         )
+    storage = Path(settings.storage_path).expanduser().resolve()
+    for study in planned:
+        if study.continuing:
+            check_resumable(study.settings.experiment_dir(), storage)
+            check_saved_search_state(study.settings.experiment_dir())
+    if settings.optuna_storage:
+        open_optuna_storage(settings.optuna_storage)
+    restrict_umask()
     cautions = protocol_cautions(settings, dataset)
     for warning in cautions:
         print(f"warning: {warning}", file=sys.stderr)
@@ -197,6 +215,7 @@ def run_study(
         gpus = settings.gpus_per_trial
         if gpus is None:
             gpus = 1.0 if cluster_gpus() > 0 else 0.0
+        check_trial_fits(settings.cpus_per_trial, gpus)
         if url:
             print(f"Ray dashboard: {url}", file=sys.stderr)
         nested = bool(settings.outer_folds)
@@ -232,12 +251,30 @@ def search_and_refit(study: Planned, dataset: EEGDataset, gpus: float, outer: bo
         start_files(settings, dataset, plan)
     trainable = make_trainable(settings, dataset.subset(plan.tuning), gpus, study.continuing)
     tuner = make_tuner(settings, study.space, trainable, gpus, study.continuing)
-    tuner.fit()
+    record_stopped_trials(directory, tuner.fit(), settings.time_budget)
     del tuner, trainable  # frees the object store's copy of the data before the refits
     gc.collect()
     run_refits(
         directory, dataset, plan, settings.base_config().to_dict(), settings.cpus_per_trial, gpus
     )
+
+
+def record_stopped_trials(directory: Path, grid: tune.ResultGrid, budget: float | None) -> None:
+    """Name, in ``STOPPED_FILE``, the trials the search ended before their last fold without
+    an error: only the time budget stops a trial so (a Ctrl-C never reaches here)."""
+    stopped = [
+        trial_id_of_folder(Path(result.path).name)
+        for result in grid
+        if result.error is None and result.metrics.get(STATUS) not in FINAL_STATUSES
+    ]
+    if stopped:
+        write_json_file(
+            directory / STOPPED_FILE,
+            {
+                "reason": f"the time budget of {budget:g} s" if budget else "the search ended",
+                "trials": stopped,
+            },
+        )
 
 
 def saved_settings_of(settings: StudySettings) -> dict:

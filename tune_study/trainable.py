@@ -57,14 +57,35 @@ def configure_trial_worker() -> tuple[str, str]:
     return "cpu", ""
 
 
-def load_finished_folds() -> list[FoldResult]:
-    """Folds finished before a restart, from the trial's latest checkpoint."""
+def read_folds(directory: Path) -> list[FoldResult] | None:
+    """The finished folds saved in a checkpoint folder; None when its file is missing or
+    damaged (truncated, not JSON, wrong shape)."""
+    try:
+        saved = json.loads((directory / CHECKPOINT_FILE).read_text(encoding="utf-8"))
+        return [FoldResult.from_dict(fold) for fold in saved["folds"]]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def load_finished_folds() -> tuple[list[FoldResult], str]:
+    """Folds finished before a restart, and a note when the trial's latest checkpoint was
+    damaged: then the newest intact checkpoint beside it (Tune keeps them all, each with
+    every fold finished by then) is used, or none (the CV starts again at fold 1)."""
     checkpoint = tune.get_checkpoint()
     if checkpoint is None:
-        return []
-    with checkpoint.as_directory() as directory:
-        saved = json.loads((Path(directory) / CHECKPOINT_FILE).read_text())
-    return [FoldResult.from_dict(fold) for fold in saved["folds"]]
+        return [], ""
+    latest = Path(checkpoint.path)
+    folds = read_folds(latest)
+    if folds is not None:
+        return folds, ""
+    for older in sorted(latest.parent.glob("checkpoint_*"), reverse=True):
+        folds = read_folds(older)
+        if folds is not None:
+            return folds, (
+                f"checkpoint {latest.name} was damaged: resumed from {older.name} "
+                f"({len(folds)} finished folds)"
+            )
+    return [], f"checkpoint {latest.name} was damaged and no intact one was left: folds rerun"
 
 
 def report(result: CVResult, status: Status, note: str, role: str) -> None:
@@ -73,7 +94,7 @@ def report(result: CVResult, status: Status, note: str, role: str) -> None:
     metrics.update({contract.STATUS: str(status), contract.MESSAGE: note, contract.ROLE: role})
     with tempfile.TemporaryDirectory() as directory:
         payload = {"config": result.config, "folds": [f.to_dict() for f in result.folds]}
-        (Path(directory) / CHECKPOINT_FILE).write_text(json.dumps(payload))
+        (Path(directory) / CHECKPOINT_FILE).write_text(json.dumps(payload), encoding="utf-8")
         checkpoint = tune.Checkpoint.from_directory(directory)
         tune.report(metrics, checkpoint=checkpoint)
 
@@ -146,7 +167,8 @@ def run_trial(
     if not candidate:
         pruner = None  # a baseline runs every fold: the verdicts compare against all of them
     dataset = EEGDataset(x=x, y=y, groups=groups, source=source, rows=rows)
-    finished = load_finished_folds()
+    finished, damage = load_finished_folds()
+    note = "; ".join(part for part in (note, damage) if part)
     trial_id = tune.get_context().get_trial_id()
     reporter = TuneReporter(pruner, trial_id, note, str(role), objective)
     try:
