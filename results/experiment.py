@@ -319,5 +319,32 @@ def load(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     base_config = study_settings(path)["base_config"]
     rows = [trial_row(path, folder, base_config) for folder in trial_folders(path)]
+    mark_stopped(rows, path)
     rows += baseline_rows(path)
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def mark_stopped(rows: list[dict[str, Any]], experiment: Path) -> None:
+    """Trials ``STOPPED_FILE`` names, still unfinished in their own reports: status
+    stopped, with the reason and the folds they finished."""
+    path = experiment / contract.STOPPED_FILE
+    saved = read_study_file(experiment, contract.STOPPED_FILE, "trials the time budget stopped")
+    if saved is None:
+        return
+    if (
+        not isinstance(saved, dict)
+        or not isinstance(saved.get("reason"), str)
+        or not isinstance(saved.get("trials"), list)
+        or not all(isinstance(trial, str) for trial in saved["trials"])
+    ):
+        raise ExperimentError(
+            f"{path}: expected {{'reason': text, 'trials': [trial ids]}}, got {saved!r:.80}."
+        )
+    for row in rows:
+        unfinished = row[contract.STATUS] in (Status.RUNNING, Status.PENDING)
+        if unfinished and row["trial_id"] in saved["trials"]:
+            row[contract.STATUS] = str(Status.STOPPED)
+            row[contract.MESSAGE] = (
+                f"stopped by {saved['reason']} after {row[contract.FOLDS_DONE]} of "
+                f"{row[contract.FOLDS_TOTAL]} folds"
+            )

@@ -22,6 +22,7 @@ from centerir.contract import (
     PLAIN_MSE,
     PUBLISHED,
     SETTINGS_FILE,
+    STOPPED_FILE,
     STUDY_NOTE_KEY,
     HeldOutScore,
     Status,
@@ -130,6 +131,28 @@ def test_load_one_row_per_trial_with_status(experiment):
     assert row["mae_folds"] == [1.0, 3.0, 1.1] and row["mae"] == pytest.approx(5.1 / 3)
     assert frame.set_index("trial_id").loc["ddd", "message"] == "RuntimeError: boom"
     assert frame["role"].tolist() == ["published"] + ["search"] * 4
+
+
+def test_a_trial_the_time_budget_stopped_is_listed_as_stopped_with_its_folds(experiment):
+    write_json_file(
+        experiment / STOPPED_FILE,
+        {"reason": "the time budget of 60 s", "trials": ["eee", "aaa"]},  # aaa had finished
+    )
+    frame = load(experiment)
+    row = frame.set_index("trial_id").loc["eee"]
+    assert row["status"] == "stopped"
+    assert row["message"] == "stopped by the time budget of 60 s after 1 of 3 folds"
+    assert frame.set_index("trial_id").loc["aaa", "status"] == "complete"
+    assert "eee" not in rank(frame)["trial_id"].tolist()
+    text = format_ranking(rank(frame), frame, "mae")
+    assert "stopped: 1 trial(s)\n  eee (1/3 folds): stopped by the time budget of 60 s" in text
+
+
+@pytest.mark.parametrize("saved", [[], {"reason": 5, "trials": []}, {"reason": "x", "trials": [1]}])
+def test_a_damaged_stopped_trials_file_is_one_line(experiment, saved):
+    write_json_file(experiment / STOPPED_FILE, saved)
+    with pytest.raises(ExperimentError, match="stopped_trials.json: expected"):
+        load(experiment)
 
 
 def test_rank_uses_final_fold_averaged_mae_of_complete_trials_only(experiment):

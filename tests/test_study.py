@@ -537,6 +537,30 @@ def test_pruned_trials_reach_optuna_as_pruned_and_are_never_ranked(tmp_path):
     assert not any(trial_id in ranked_ids for trial_id in pruned["trial_id"])
 
 
+def test_a_trial_the_time_budget_stops_is_listed_as_stopped_never_complete(tmp_path):
+    import optuna
+
+    env = private_env(tmp_path)
+    database = f"sqlite:///{tmp_path / 'study.db'}"
+    common = ["--storage-path", str(tmp_path / "runs"), "--name", "budget"]
+    args = ["--num-samples", "2", "--max-concurrent", "1", "--folds", "3", "--epochs", "30"]
+    done = launch(
+        [*NO_HOLDOUT, *args, "--time-budget", "20", "--optuna-storage", database, *common], env
+    )
+    frame = trials_of(tmp_path / "runs" / "budget")
+    completed = (frame["status"] == "complete").any()  # the first trial may finish in time
+    assert done.returncode == (0 if completed else 1), done.stderr[-3000:]
+    assert completed or "no trial completed: nothing to export" in done.stdout
+    stopped = frame[frame["status"] == "stopped"]
+    assert len(stopped) >= 1 and set(frame["status"]) <= {"complete", "stopped"}
+    assert all("stopped by the time budget of 20 s after" in m for m in stopped["message"])
+    assert "stopped: " in done.stdout
+    study = optuna.load_study(study_name="budget", storage=database)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    proposals = frame[frame["role"].isin(["search", "published"])]
+    assert len(complete) == (proposals["status"] == "complete").sum()
+
+
 def listening_sockets() -> dict[int, str]:
     """Socket inode -> local address of every TCP listener on this machine."""
     found = {}
