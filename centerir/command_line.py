@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from centerir.contract import UserError
 
 USER_ERROR_EXIT = 2
+URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/")  # s3://..., file:/..., as pathlib leaves them
 DIVERGED_EXIT = 3  # training diverged: a result (reported, not a traceback), not a user error
 INTERRUPTED_EXIT = 130
 
@@ -70,6 +72,8 @@ def check_output_path(path: Path, what: str, folder: bool = False) -> None:
     """Refuse, before any work, an output ``path`` that cannot be written: a folder where a
     file goes (or the reverse), a FIFO, socket or device where a file goes, or a nearest
     existing parent that is no writable folder."""
+    if URI.match(str(path)):  # pathlib reads "s3://b/x" as the local "s3:/b/x"
+        raise UserError(f"{path}: expected a local path for {what}, got a URI.")
     if folder and path.exists() and not path.is_dir():
         raise UserError(f"{path}: expected a folder for {what}, got a file.")
     if not folder and path.is_dir():

@@ -313,6 +313,8 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
             values = tomllib.loads(text)
         else:
             values = yaml.load(text, Loader=UniqueKeyLoader)
+    except RecursionError:
+        raise ConfigError(f"{path}: expected a config file, got values nested too deep.") from None
     except (ValueError, yaml.YAMLError) as err:
         first_line = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ConfigError(f"{path}: not valid {suffix[1:].upper()} ({first_line}).") from None

@@ -196,9 +196,11 @@ FLAG_CASES = {
     "dot as name": (["--name", "."], r"^error: name must be a plain folder name"),
     "s3 storage": (
         ["--storage-path", "s3://bucket/x"],
-        r"^error: storage_path must be a local folder \(URIs like s3://bucket/x are not "
-        r"supported: mount the storage and give its path\), got storage_path='s3://bucket/x'\.",
+        r"^error: storage_path must be a local folder \(no control characters; URIs like "
+        r"s3://bucket/x are not supported: mount the storage and give its path\), got "
+        r"storage_path='s3://bucket/x'\.",
     ),
+    "newline in storage": (["--storage-path", "runs\nx"], r"^error: storage_path must be a local"),
     "file URI storage": (["--storage-path", "file:///tmp/x"], r"storage_path must be a local"),
     "empty storage": (["--storage-path", ""], r"^error: storage_path must be a local folder"),
     "NUL in storage": (["--storage-path", "a\0b"], r"^error: storage_path must be a local"),

@@ -499,6 +499,14 @@ OUTPUT_CASES = {
         lambda d: ["--report", d / "a_file"],
         r"expected a writable place for the report, got .*a_file, which is a file, not a folder",
     ),
+    "report to a URI": (
+        lambda d: ["--report", "s3://bucket/x"],
+        r"s3:/bucket/x.*: expected a local path for the report, got a URI",
+    ),
+    "export to a URI": (
+        lambda d: ["--export", "s3://bucket/best.json"],
+        r"expected a local path for .*, got a URI",
+    ),
     "report page a folder": (
         lambda d: ["--report", d / "report_with_folder"],
         r"report\.html: expected a file path for the report, got a folder",

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from centerir.config import Config, ConfigError, format_k, load_config, parse_k
+from centerir.config import Config, ConfigError, format_k, load_config, parse_k, read_mapping
 
 
 def test_defaults_are_the_published_values():
@@ -87,3 +87,11 @@ def test_yaml_is_loaded_safely(tmp_path):
     path.write_text("lr: !!python/object/apply:os.system ['echo hacked']\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(path)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".toml", ".yaml"])
+def test_a_config_nested_too_deep_is_one_line(tmp_path, suffix):
+    path = tmp_path / f"deep{suffix}"
+    path.write_text("a = " + "[" * 5000 + "]" * 5000 if suffix == ".toml" else "[" * 100_000)
+    with pytest.raises(ConfigError, match="nested too deep|not valid"):
+        read_mapping(path)

@@ -2,6 +2,7 @@
 checks of Ray's saved state and of fold checkpoints, without a running Ray."""
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -52,6 +53,31 @@ def test_a_copied_folder_is_refused_though_it_belongs_to_the_user(storage):
     refused(storage / "copy", storage, "copied or moved here")
 
 
+def test_a_tampered_copy_unpacked_at_the_original_path_and_inode_is_refused(storage, tmp_path):
+    """An archive of the folder (stamp included) unpacked where the original was: the
+    folder may even get the same inode back, but its marker is a new file."""
+    original = storage / "study"
+    shutil.copytree(original, tmp_path / "tampered", symlinks=True)
+    shutil.rmtree(original / "trial_1")
+    for entry in original.iterdir():  # the folder itself (and its inode) stays
+        entry.unlink()
+    for entry in (tmp_path / "tampered").iterdir():
+        shutil.move(entry, original / entry.name)
+    refused(original, storage, "copied or moved here")
+
+
+def test_a_fifo_inside_is_refused_without_blocking(storage):
+    os.mkfifo(storage / "study" / "experiment_state-2000-01-01_00-00-00.json", 0o600)
+    refused(storage / "study", storage, "is a FIFO, socket or device")
+
+
+def test_a_key_that_cannot_be_made_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "centerir-tune").write_text("a file where the key's folder goes")
+    with pytest.raises(UserError, match="cannot make or read the resume key"):
+        user_key(create=True)
+
+
 def test_a_moved_folder_is_refused_until_it_is_back_in_place(storage):
     (storage / "study").rename(storage / "moved")
     refused(storage / "moved", storage, "it was started at '.*study'")
@@ -77,7 +103,7 @@ def test_a_folder_without_a_valid_stamp_is_refused(storage, stamp):
 @pytest.mark.parametrize("where", ["study/tuner.pkl", "study/trial_1", "study", ""])
 def test_anything_others_can_write_is_refused_with_the_fix(storage, where):
     (storage / where).chmod(0o777 if (storage / where).is_dir() else 0o666)
-    refused(storage / "study", storage, r"others can write to .*; .*chmod -R go-w")
+    refused(storage / "study", storage, r"others can write to .*; .*chmod go-w")
 
 
 def test_a_symbolic_link_inside_is_refused(storage, tmp_path):
@@ -91,8 +117,21 @@ def test_a_key_file_others_can_read_is_refused(storage):
     refused(storage / "study", storage, "only you can read")
 
 
+FULL_STATE = '{"trial_data": %s, "runner_data": {}, "stats": {}}'
+
+
 @pytest.mark.parametrize(
-    "text", ["{", "[]", '{"trial_data": 5}', '{"trial_data": [["{}"]]}', '{"x": 1}']
+    "text",
+    [
+        "{",
+        "[]",
+        FULL_STATE % "5",
+        FULL_STATE % '[["{}"]]',
+        FULL_STATE % '[["{}", "[]"]]',
+        '{"x": 1}',
+        '{"trial_data": [["{}", "{}"]]}',
+        "[" * 100_000,
+    ],
 )
 def test_a_damaged_saved_search_state_refuses_resume(tmp_path, text):
     (tmp_path / "experiment_state-2026-12-02_10-00-00.json").write_text(text)
@@ -101,7 +140,8 @@ def test_a_damaged_saved_search_state_refuses_resume(tmp_path, text):
 
 
 def test_an_intact_saved_search_state_passes(tmp_path):
-    state = {"trial_data": [[json.dumps({"a": 1}), json.dumps({"last_result": {}})]]}
+    trials = [[json.dumps({"a": 1}), json.dumps({"last_result": {}})]]
+    state = {"trial_data": trials, "runner_data": {}, "stats": {}}
     (tmp_path / "experiment_state-2026-12-02_10-00-00.json").write_text(json.dumps(state))
     check_saved_search_state(tmp_path)
 

@@ -138,8 +138,9 @@ def check_saved_search_state(experiment: Path) -> None:
     Ray would log the error and silently start a new search in the same folder, training
     the finished configurations again.
 
-    Reads the same undocumented format as :func:`saved_trial_progress` (a JSON object
-    whose ``trial_data`` is a list of pairs of JSON strings); if Ray changes it, every
+    Reads the same undocumented format as :func:`saved_trial_progress` (a JSON object with
+    ``trial_data``, a list of pairs of JSON object strings, ``runner_data`` and ``stats``,
+    as ``TuneController.save_to_dir`` writes it); if Ray changes it, every
     resume is refused here and tests/test_study.py's resume tests fail.
     """
     states = sorted(experiment.glob("experiment_state-*.json"))
@@ -147,10 +148,13 @@ def check_saved_search_state(experiment: Path) -> None:
         return
     try:
         saved = json.loads(read_text_file(states[-1], "Tune's saved search state"))
-        for pair in saved["trial_data"]:
-            trial_json, run_json = pair
-            json.loads(trial_json), json.loads(run_json)
-    except (ValueError, KeyError, TypeError) as err:
+        missing = {"trial_data", "runner_data", "stats"} - set(saved)
+        if missing:
+            raise KeyError(f"no {sorted(missing)}")
+        for trial_json, run_json in saved["trial_data"]:
+            if not all(isinstance(json.loads(part), dict) for part in (trial_json, run_json)):
+                raise TypeError("a trial's state is no JSON object")
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise UserError(
             f"{states[-1]}: expected Tune's saved search state, got a damaged file "
             f"({type(err).__name__}: {err}); resuming would start the search over. The "

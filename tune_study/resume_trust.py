@@ -4,13 +4,15 @@
 the experiment folder, so whoever wrote those files can run code as the user who resumes.
 The rule, checked before Ray starts:
 
-1. **Made here, by you.** A new study writes :data:`STAMP_FILE` before anything else: an
-   HMAC (SHA-256) of the folder's absolute path and inode number under a key kept outside
-   every experiment, in ``$XDG_CONFIG_HOME/centerir-tune/resume.key`` (default
-   ``~/.config``; created once, readable by the user only). A folder copied, moved,
-   downloaded or unpacked has another path or inode, and one made by another user carries
-   their key's HMAC: neither verifies, so neither is restored, even when the copy belongs to
-   the user.
+1. **Made here, by you.** A new study first creates an empty marker, :data:`MARKER_FILE`,
+   and then writes :data:`STAMP_FILE`: an HMAC (SHA-256) of the folder's absolute path,
+   its inode, and the marker's inode and inode-change time (``st_ctime_ns``, set by the
+   kernel and by no copy, archive or ``touch``), under a key kept outside every experiment
+   in ``$XDG_CONFIG_HOME/centerir-tune/resume.key`` (default ``~/.config``; created once,
+   readable by the user only). A folder copied, moved, downloaded or unpacked — even at
+   the very path and inode of the original — has a new marker, and one made by another
+   user carries their key's HMAC: neither verifies, so neither is restored, even when the
+   copy belongs to the user. (A ``chmod`` or ``touch`` of the marker voids the stamp too.)
 2. **Writable by you only.** The folder, everything in it, and its parents up to the
    storage folder are owned by the user (parents may be root's) and writable by no group
    or other user, as ssh requires of ``authorized_keys``. So nobody else can have planted
@@ -34,6 +36,7 @@ from pathlib import Path
 from centerir.contract import UserError, read_json_file, write_json_file
 
 STAMP_FILE = ".centerir_origin.json"
+MARKER_FILE = ".centerir_origin"  # empty, never touched again: its ctime is part of the stamp
 KEY_BYTES = 32
 NO_GROUP_OR_OTHER_WRITE = 0o022
 
@@ -53,20 +56,24 @@ def user_key(create: bool) -> bytes | None:
     None when there is none yet. A key file others can read or that another user owns is
     refused: with it they could stamp a folder."""
     path = key_file()
-    if not path.exists():
-        if not create:
+    try:
+        if create and not os.path.lexists(path):
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(secrets.token_bytes(KEY_BYTES))
+        if not os.path.lexists(path):
             return None
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(secrets.token_bytes(KEY_BYTES))
-    info = path.lstat()
-    if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
-        raise UntrustedFolder(
-            f"{path}: expected the resume key as a file of yours that only you can read "
-            f"(chmod 600), got mode {stat.filemode(info.st_mode)} owned by uid {info.st_uid}."
-        )
-    key = path.read_bytes()
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+            raise UntrustedFolder(
+                f"{path}: expected the resume key as a file of yours that only you can read "
+                f"(chmod 600), got mode {stat.filemode(info.st_mode)} owned by uid "
+                f"{info.st_uid}."
+            )
+        key = path.read_bytes()
+    except OSError as err:
+        raise UntrustedFolder(f"{path}: cannot make or read the resume key ({err}).") from None
     if len(key) != KEY_BYTES:
         raise UntrustedFolder(
             f"{path}: expected a {KEY_BYTES}-byte resume key, got {len(key)} bytes; delete "
@@ -76,14 +83,20 @@ def user_key(create: bool) -> bytes | None:
 
 
 def origin_mac(key: bytes, directory: Path) -> str:
-    """HMAC-SHA256 (hex) of the folder's absolute path and inode under ``key``."""
-    message = f"{directory.resolve()}\0{directory.stat().st_ino}".encode()
+    """HMAC-SHA256 (hex) under ``key`` of the folder's absolute path and inode and of its
+    marker's inode and inode-change time."""
+    folder, marker = directory.stat(), (directory / MARKER_FILE).lstat()
+    message = (
+        f"{directory.resolve()}\0{folder.st_ino}\0{marker.st_ino}\0{marker.st_ctime_ns}"
+    ).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def stamp_experiment(directory: Path) -> None:
-    """Mark ``directory`` (existing) as started here by this user: the first file of a study."""
+    """Mark ``directory`` (existing, new) as started here by this user: a study's first
+    files."""
     key = user_key(create=True)
+    os.close(os.open(directory / MARKER_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     write_json_file(
         directory / STAMP_FILE,
         {"path": str(directory.resolve()), "mac": origin_mac(key, directory)},
@@ -102,7 +115,8 @@ def check_resumable(directory: Path, storage: Path) -> None:
     refuse = f"refusing to resume {directory}: resuming unpickles Ray's files from it, and"
     stamp = directory / STAMP_FILE
     key = user_key(create=False)
-    saved = read_json_file(stamp, "origin stamp") if stamp.is_file() else None
+    stamped = stamp.is_file() and (directory / MARKER_FILE).is_file()
+    saved = read_json_file(stamp, "origin stamp") if stamped else None
     if key is None or not isinstance(saved, dict) or not isinstance(saved.get("mac"), str):
         raise UntrustedFolder(
             f"{refuse} it has no valid origin stamp of yours ({STAMP_FILE}), so it was not "
@@ -138,10 +152,12 @@ def check_not_writable_by_others(path: Path, refuse: str, root_ok: bool) -> None
     owners = {os.geteuid(), 0} if root_ok else {os.geteuid()}
     if stat.S_ISLNK(info.st_mode):
         raise UntrustedFolder(f"{refuse} {path} is a symbolic link.")
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        raise UntrustedFolder(f"{refuse} {path} is a FIFO, socket or device, not a file.")
     if info.st_uid not in owners:
         raise UntrustedFolder(f"{refuse} {path} belongs to uid {info.st_uid}, not to you.")
     if info.st_mode & NO_GROUP_OR_OTHER_WRITE:
         raise UntrustedFolder(
             f"{refuse} others can write to {path} (mode {stat.filemode(info.st_mode)}); if "
-            f"every file in it is yours, run: chmod -R go-w {path}"
+            f"it is yours as it is, run: chmod go-w {path}"
         )

@@ -174,12 +174,13 @@ def check_types(settings: StudySettings) -> None:
 
 
 def is_local_path(value: str) -> bool:
-    """Not empty, no NUL (no file system takes it) and no ``scheme://`` URI: the study
-    reads and writes local (or mounted) paths only."""
-    return value != "" and "\0" not in value and not URI.match(value)
+    """Not empty, no control character (NUL no file system takes; a newline makes names
+    that break every listing) and no ``scheme://`` URI: the study reads and writes local
+    (or mounted) paths only."""
+    return value.isprintable() and value != "" and not URI.match(value)
 
 
-LOCAL_FILE = "a local file path (not empty, no URI like s3://)"
+LOCAL_FILE = "a local file path (not empty, no control characters, no URI like s3://)"
 # setting -> (test of a value of the right kind, what the test asks for)
 RULES: dict[str, tuple[Callable[[Any], Any], str]] = {
     "x": (is_local_path, LOCAL_FILE),
@@ -192,8 +193,8 @@ RULES: dict[str, tuple[Callable[[Any], Any], str]] = {
     "space": (lambda name: name in SPACES, f"one of {sorted(SPACES)}"),
     "storage_path": (
         is_local_path,
-        "a local folder (URIs like s3://bucket/x are not supported: mount the storage and "
-        "give its path)",
+        "a local folder (no control characters; URIs like s3://bucket/x are not supported: "
+        "mount the storage and give its path)",
     ),
     "name": (
         NAME_PATTERN.fullmatch,

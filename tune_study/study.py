@@ -55,7 +55,12 @@ from tune_study.plan import Planned, StudyPlan
 from tune_study.pruning import start_pruner
 from tune_study.ray_compat import check_saved_search_state
 from tune_study.recovery import KeepRowsOnRetry
-from tune_study.resume_trust import check_resumable, restrict_umask, stamp_experiment
+from tune_study.resume_trust import (
+    check_resumable,
+    restrict_umask,
+    stamp_experiment,
+    user_key,
+)
 from tune_study.search import baseline_trials, make_search, open_optuna_storage
 from tune_study.settings import SYNC_SECONDS, StudySettings
 from tune_study.trainable import run_trial
@@ -199,6 +204,7 @@ def run_study(
             "choose another --name."
         )
     storage = Path(settings.storage_path).expanduser().resolve()
+    user_key(create=True)  # a new study's stamp needs it: a bad key is refused before Ray
     for study in planned:
         if study.continuing:
             check_resumable(study.settings.experiment_dir(), storage)
