@@ -9,6 +9,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from centerir.contract import STATUS
+from results.importance import importance_bars, parallel_coordinates
 from results.plots import fold_spread, objective_by_hyperparameter, optimisation_history
 from results.summary import Study, summary_lines
 
@@ -16,6 +17,8 @@ FIGURES = {
     "history.png": ("Optimisation history", optimisation_history, "frame"),
     "hyperparameters.png": ("Objective by hyperparameter", objective_by_hyperparameter, "frame"),
     "fold_spread.png": ("Per-fold values of the top configurations", fold_spread, "ranked"),
+    "importance.png": ("Hyperparameter importance (fANOVA)", importance_bars, "ranked"),
+    "parallel.png": ("Parallel coordinates of the complete trials", parallel_coordinates, "ranked"),
 }
 PAGE = "report.html"
 

@@ -12,6 +12,7 @@ from centerir.contract import BEST_REFIT
 from results.compare import verdicts
 from results.experiment import load, study_settings, trials_only
 from results.heldout import holdout_lines, load_holdout
+from results.importance import importance_line
 from results.ranking import rank
 from results.table import format_ranking
 
@@ -52,6 +53,7 @@ def summary_lines(study: Study, top: int = 5) -> list[str]:
         format_ranking(study.ranked, study.frame, study.objective, top=top),
         *[line for line in held if not line.startswith("WARNING")],
         *[line for line in cv_verdicts if not line.startswith("WARNING")],
+        importance_line(study.ranked, study.objective),
     ]
 
 

@@ -32,6 +32,12 @@ from centerir.contract import (
 )
 from results import ExperimentError, best_configs, load, open_study, rank, summary_lines
 from results.export import export_configs
+from results.importance import (
+    importance_bars,
+    importance_line,
+    parallel_coordinates,
+    param_importances,
+)
 from results.report import write_report
 from results.table import format_ranking
 
@@ -310,9 +316,13 @@ def test_report_renders_in_headless_chromium(experiment, tmp_path):
         "history.png",
         "hyperparameters.png",
         "fold_spread.png",
+        "importance.png",
+        "parallel.png",
     }
     text = page.read_text()
-    assert text.count("data:image/png;base64,") == 3 and "bbb" in text
+    assert text.count("data:image/png;base64,") == 5 and "bbb" in text
+    assert "Hyperparameter importance (fANOVA)" in text
+    assert "hyperparameter importance for mae: none (needs at least 4 complete" in text
     shot = tmp_path / "shot.png"
     subprocess.run(
         [
@@ -570,3 +580,49 @@ def test_unwritable_export_paths_are_refused_before_anything(experiment, target,
     done = run_main(results_main, [experiment, "--export", target(experiment)])
     assert done.returncode == 2 and re.search(message, done.stderr), done.stderr
     assert done.stdout == ""
+
+
+def importance_frame(n: int) -> pd.DataFrame:
+    """``n`` complete candidate rows whose mae depends on lr alone."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "rank": range(1, n + 1),
+            "role": "search",
+            "lr": 10 ** rng.uniform(-4, -2, n),
+            "boundaries": rng.integers(5, 20, n),
+            "k": rng.choice(["1-3", "1-3-5-15"], n),
+            "lambda": 10 ** rng.uniform(-8, -2, n),
+            "batch_size": 32,  # not varied: not scored
+            "dropout": 0.3,
+        }
+    )
+    frame["mae"] = 2 + (np.log10(frame["lr"]) + 3) ** 2 + rng.normal(0, 0.01, n)
+    return frame
+
+
+def test_importance_finds_the_one_hyperparameter_the_objective_depends_on():
+    shares, how = param_importances(importance_frame(16), "mae")
+    assert list(shares)[0] == "lr" and shares["lr"] > 0.5
+    assert set(shares) == {"lr", "boundaries", "k", "lambda"}
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert how == "Optuna's fANOVA over 16 complete trials"
+    assert param_importances(importance_frame(16), "mae") == (shares, how)  # seeded
+
+
+def test_importance_needs_a_few_complete_trials_and_says_so():
+    assert importance_line(importance_frame(3), "mae") == (
+        "hyperparameter importance for mae: none (needs at least 4 complete trials, got 3)."
+    )
+    figure = parallel_coordinates(importance_frame(3), "mae")
+    assert "needs at least 4 complete trials" in figure.texts[0].get_text()
+
+
+def test_optuna_plots_leave_the_other_figures_style_alone():
+    import matplotlib.pyplot as plt
+
+    before = dict(plt.rcParams)
+    importance_bars(importance_frame(8), "mae")
+    parallel_coordinates(importance_frame(8), "mae")
+    assert dict(plt.rcParams) == before
+    plt.close("all")

@@ -1,0 +1,139 @@
+"""Which hyperparameters mattered: the study's complete trials as an in-memory Optuna study,
+scored by Optuna's fANOVA importance evaluator and drawn with Optuna's matplotlib plots."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import matplotlib.pyplot as plt
+import optuna
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.visualization import matplotlib as optuna_plots
+
+from centerir.contract import SEARCHABLE_KEYS, objective_mode
+from results.ranking import candidates
+
+MIN_TRIALS = 4  # fewer complete trials say nothing about importance
+LOG_KEYS = ("lr", "lambda")  # searched on a log scale
+INT_KEYS = ("boundaries", "batch_size")
+IMPORTANCE_SEED = 0  # fANOVA fits a random forest: seeded, the same study gives the same answer
+
+
+def distribution(key: str, values: pd.Series) -> BaseDistribution | None:
+    """The range ``values`` of hyperparameter ``key`` span, as an Optuna distribution;
+    None when it did not vary (nothing to attribute to it)."""
+    if values.nunique() < 2:
+        return None
+    if key == "k":
+        return CategoricalDistribution(sorted(values.astype(str).unique()))
+    if key in INT_KEYS:
+        return IntDistribution(int(values.min()), int(values.max()))
+    low, high = float(values.min()), float(values.max())
+    return FloatDistribution(low, high, log=key in LOG_KEYS and low > 0)
+
+
+def trials_study(ranked: pd.DataFrame, objective: str) -> tuple[optuna.Study | None, str]:
+    """The complete candidate trials of a ranking (``results.ranking.rank``) as an
+    in-memory Optuna study over the hyperparameters that varied, and a line saying what it
+    holds; None (and why) when there are fewer than ``MIN_TRIALS`` or nothing varied."""
+    trials = candidates(ranked)
+    if len(trials) < MIN_TRIALS:
+        return None, f"needs at least {MIN_TRIALS} complete trials, got {len(trials)}"
+    spans = {key: distribution(key, trials[key]) for key in SEARCHABLE_KEYS}
+    spans = {key: span for key, span in spans.items() if span is not None}
+    if not spans:
+        return None, "no hyperparameter varied between the complete trials"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    direction = "minimize" if objective_mode(objective) == "min" else "maximize"
+    study = optuna.create_study(direction=direction)
+    for _, row in trials.iterrows():
+        params = {key: cast(key, row[key]) for key in spans}
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params, distributions=spans, value=float(row[objective])
+            )
+        )
+    return study, f"Optuna's fANOVA over {len(trials)} complete trials"
+
+
+def cast(key: str, value) -> str | int | float:
+    """A frame cell as the Python value its distribution takes."""
+    if key == "k":
+        return str(value)
+    return int(value) if key in INT_KEYS else float(value)
+
+
+def param_importances(ranked: pd.DataFrame, objective: str) -> tuple[dict[str, float], str]:
+    """Each varied hyperparameter's share (summing to 1) of the objective's variance over
+    the complete trials, most important first, and a line saying how it was obtained (or
+    why there is none: then an empty dict)."""
+    study, how = trials_study(ranked, objective)
+    if study is None:
+        return {}, how
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=IMPORTANCE_SEED)
+    return optuna.importance.get_param_importances(study, evaluator=evaluator), how
+
+
+def importance_line(ranked: pd.DataFrame, objective: str) -> str:
+    """The importances as one summary line, labelled for what they are."""
+    shares, how = param_importances(ranked, objective)
+    if not shares:
+        return f"hyperparameter importance for {objective}: none ({how})."
+    listed = ", ".join(f"{key} {share:.2f}" for key, share in shares.items())
+    return (
+        f"hyperparameter importance for {objective} ({how}; share of its variance, a rough "
+        f"guide with few trials): {listed}"
+    )
+
+
+def no_figure(message: str) -> Figure:
+    """A small figure that says why there is no plot."""
+    figure = Figure(figsize=(7, 1.2))
+    figure.text(0.5, 0.5, message, ha="center", va="center")
+    return figure
+
+
+def optuna_figure(draw: Callable[[], Axes], width: float, height: float) -> Figure:
+    """The figure of one of Optuna's matplotlib plots; its style change (ggplot, applied
+    globally by Optuna) is undone afterwards, and its experimental warning silenced."""
+    with warnings.catch_warnings(), plt.rc_context():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        figure = draw().figure
+        figure.set_size_inches(width, height)
+        figure.tight_layout()
+    return figure
+
+
+def importance_bars(ranked: pd.DataFrame, objective: str) -> Figure:
+    """Optuna's importance bar chart of the complete trials (fANOVA)."""
+    study, how = trials_study(ranked, objective)
+    if study is None:
+        return no_figure(f"no importance plot: {how}")
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=IMPORTANCE_SEED)
+    return optuna_figure(
+        lambda: optuna_plots.plot_param_importances(
+            study, evaluator=evaluator, target_name=objective
+        ),
+        7,
+        3.5,
+    )
+
+
+def parallel_coordinates(ranked: pd.DataFrame, objective: str) -> Figure:
+    """Optuna's parallel-coordinates plot: each complete trial a line through its
+    hyperparameters, coloured by the objective."""
+    study, how = trials_study(ranked, objective)
+    if study is None:
+        return no_figure(f"no parallel-coordinates plot: {how}")
+    return optuna_figure(
+        lambda: optuna_plots.plot_parallel_coordinate(study, target_name=objective), 9, 4.5
+    )
