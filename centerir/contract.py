@@ -169,6 +169,11 @@ def check_regular_file(path: Path, what: str, error: type[UserError] = UserError
         raise error(
             f"{path}: cannot read {what} ({getattr(err, 'strerror', None) or err})."
         ) from None
+    check_regular_mode(mode, path, what, error)
+
+
+def check_regular_mode(mode: int, path: Path, what: str, error: type[UserError]) -> None:
+    """Refuse a file ``mode`` (``st_mode``) that is no regular file, naming its kind."""
     if not stat.S_ISREG(mode):
         kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
         raise error(f"{path}: expected {what} as a regular file, got {kind}.")
@@ -182,8 +187,7 @@ def read_text_file(path: Path, what: str, error: type[UserError] = UserError) ->
         # O_NONBLOCK: a FIFO swapped in after the check still cannot block the open
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
         with os.fdopen(descriptor, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-                raise error(f"{path}: expected {what} as a regular file, got another kind.")
+            check_regular_mode(os.fstat(descriptor).st_mode, path, what, error)
             os.set_blocking(descriptor, True)
             return handle.read().decode("utf-8")
     except OSError as err:
@@ -318,7 +322,7 @@ class HeldOutScore:
                 ("status", isinstance(values.get("status"), str)),
                 ("metrics", _numbers_by_name(values.get("metrics", {}))),
                 ("intervals", _intervals(values.get("intervals", {}))),
-                *((key, _is_number(values.get(key, 0.0))) for key in numbers),
+                *((key, is_json_number(values.get(key, 0.0))) for key in numbers),
             )
             if not ok
         ]
@@ -328,7 +332,7 @@ class HeldOutScore:
         return cls(**values)
 
 
-def _is_number(value: Any) -> bool:
+def is_json_number(value: Any) -> bool:
     """An int or float JSON number (not a bool) that a float holds."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
@@ -344,12 +348,12 @@ def _number(value: Any) -> float:
 
 
 def _numbers_by_name(values: Any) -> bool:
-    return isinstance(values, dict) and all(v is None or _is_number(v) for v in values.values())
+    return isinstance(values, dict) and all(v is None or is_json_number(v) for v in values.values())
 
 
 def _intervals(values: Any) -> bool:
     return isinstance(values, dict) and all(
-        isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v)
+        isinstance(v, list) and len(v) == 2 and all(is_json_number(x) for x in v)
         for v in values.values()
     )
 

@@ -51,7 +51,7 @@ from results.files import (
     read_study_file,
     within,
 )
-from results.report_values import check_report, is_integer, is_number, json_kind
+from results.report_values import check_report, is_integer, json_kind
 
 METRIC_COLUMNS = tuple(
     column for name in METRICS for column in (name, std_key(name), folds_key(name))
@@ -74,12 +74,12 @@ COLUMNS = (
 )
 # The searched values as the search space writes them: a k set by its name, "1-3-5-15".
 PARAM_KINDS: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "lr": (is_number, "a number"),
+    "lr": (contract.is_json_number, "a number"),
     "boundaries": (is_integer, "a whole number"),
     "k": (lambda v: isinstance(v, str), "a k set name such as '1-3-5-15'"),
-    "lambda": (is_number, "a number"),
+    "lambda": (contract.is_json_number, "a number"),
     "batch_size": (is_integer, "a whole number"),
-    "dropout": (is_number, "a number"),
+    "dropout": (contract.is_json_number, "a number"),
 }
 TRIAL_ROLES = tuple(str(role) for role in Role if role not in MODEL_FREE_ROLES)
 

@@ -9,7 +9,6 @@ error is never negative, an R² never above 1); unknown keys (Ray adds many) are
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable
 from itertools import chain
 from typing import Any
@@ -28,6 +27,7 @@ from centerir.contract import (
     Status,
     UserError,
     folds_key,
+    is_json_number,
     std_key,
 )
 
@@ -53,13 +53,6 @@ def is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_number(value: Any) -> bool:
-    """A JSON number a float holds: no bool, no integer beyond float range."""
-    if isinstance(value, float):
-        return True
-    return is_integer(value) and abs(value) <= sys.float_info.max
-
-
 def is_count(value: Any) -> bool:
     """A whole number >= 0 (no bool)."""
     return is_integer(value) and value >= 0
@@ -77,7 +70,7 @@ def metric_problem(name: str, value: Any, label: str = "") -> str | None:
     label = label or name
     if unknown(value):
         return None
-    if not is_number(value):
+    if not is_json_number(value):
         return f"{label} as a number or null, got {json_kind(value)}"
     if name in HIGHER_IS_BETTER:
         return None if value <= 1 else f"{label} <= 1 (an R² cannot exceed 1), got {value!r}"
@@ -86,7 +79,7 @@ def metric_problem(name: str, value: Any, label: str = "") -> str | None:
 
 def amount_problem(name: str, value: Any) -> str | None:
     """What is wrong with ``value`` as an amount that cannot be negative (None: nothing)."""
-    if unknown(value) or (is_number(value) and value >= 0):
+    if unknown(value) or (is_json_number(value) and value >= 0):
         return None
     return f"{name} as a number >= 0 or null, got {value!r:.60}"
 

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from centerir.command_line import URI
 from centerir.config import Config, ConfigError, read_mapping, shown
 from centerir.contract import (
     DEFAULT_OBJECTIVE,
@@ -45,7 +46,6 @@ DATA_DEFAULTS = {"num_samples": 20, "folds": 10, "epochs": 100}
 # Settings that are also config keys: the study sets them, so [config] must not.
 STUDY_CONFIG_KEYS = ("folds", "epochs", "seed")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # fullmatch: no "$" newline
-URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")  # s3://, gs://, file://, ...
 MAX_HOLDOUT = 0.5
 MAX_PORT = 65535
 # Seconds between copies of results and experiment state to storage_path (Tune's default
