@@ -59,6 +59,22 @@ SUBJECT_METRICS = (
 METRICS = WINDOW_METRICS + SUBJECT_METRICS
 HIGHER_IS_BETTER = frozenset({"r2", "subject_r2"})
 DEFAULT_OBJECTIVE = "mae"
+MAX_OBJECTIVES = 3  # a multi-objective study's metrics; more make a front of almost every trial
+
+
+def parse_objectives(text: str) -> tuple[str, ...]:
+    """``"mae, few_mae"`` -> ``("mae", "few_mae")``: the study's objectives, first the one
+    that picks the exported best of the Pareto front (a ``ValueError`` says what is wrong)."""
+    names = tuple(part.strip() for part in text.split(","))
+    unknown = [name for name in names if name not in METRICS]
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not one of {', '.join(METRICS)}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"{repeated[0]!r} is named twice")
+    if len(names) > MAX_OBJECTIVES:
+        raise ValueError(f"at most {MAX_OBJECTIVES} objectives, got {len(names)}")
+    return names
 
 
 def objective_mode(metric: str) -> str:
@@ -252,13 +268,14 @@ def nan_to_none(values: Any) -> Any:
 
 
 # What SETTINGS_FILE holds: the fields of tune_study.settings.StudySettings (a test keeps
-# them equal), the study's base config and its plan.
+# them equal), the study's base config, its plan and its first objective.
 SETTINGS_KEYS = frozenset(
     {
         *("x", "y", "groups", "address", "num_samples", "max_concurrent", "cpus_per_trial"),
         *("gpus_per_trial", "folds", "epochs", "space", "seed", "storage_path", "name"),
-        *("time_budget", "optuna_storage", "prune", "objective", "holdout", "outer_folds"),
+        *("time_budget", "optuna_storage", "prune", "objectives", "holdout", "outer_folds"),
         *("dashboard_host", "dashboard_port", "ranges", "config", "base_config", "plan"),
+        "objective",
     }
 )
 

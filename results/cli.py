@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import time
 from collections.abc import Sequence
@@ -17,7 +18,14 @@ from centerir.command_line import (
 )
 from centerir.contract import STATUS, UserError
 from results.experiment import ExperimentError, study_settings, trials_only
-from results.export import CONFIG_SUFFIXES, export_configs, export_paths, export_table
+from results.export import (
+    CONFIG_SUFFIXES,
+    export_configs,
+    export_folder,
+    export_paths,
+    export_table,
+    folder_export_paths,
+)
 from results.nested import is_nested, nested_lines
 from results.outputs import check_output_files
 from results.ranking import candidates
@@ -36,8 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--export",
         type=Path,
-        help="write the best config here (.json, or .yaml); "
-        "python -m centerir train --config accepts it as it is",
+        help="write the best config here (.json, or .yaml), or into a folder (a path without "
+        "suffix, e.g. pareto/) one file per configuration of the Pareto front (several "
+        "objectives) or of the --export-top best; python -m centerir train --config accepts "
+        "each as it is",
     )
     p.add_argument(
         "--export-top",
@@ -85,10 +95,16 @@ def flag_problem(args: argparse.Namespace) -> str | None:
     return None
 
 
+def is_folder_export(path: Path | None) -> bool:
+    """Whether ``--export`` names a folder: a path without suffix (``pareto/``)."""
+    return path is not None and path.suffix == ""
+
+
 def output_files(args: argparse.Namespace) -> list[tuple[Path, str]]:
-    """Every file this run is asked to write, with what it holds."""
+    """Every file this run is asked to write, with what it holds (a folder export's files
+    are known once the study is read: :func:`folder_files`)."""
     files = []
-    if args.export is not None:
+    if args.export is not None and not is_folder_export(args.export):
         files += [
             (path, "the exported config") for path in export_paths(args.export, args.export_top)
         ]
@@ -100,13 +116,36 @@ def output_files(args: argparse.Namespace) -> list[tuple[Path, str]]:
     return files
 
 
+def folder_files(study: Study, args: argparse.Namespace) -> list[tuple[Path, str]]:
+    """The files a folder ``--export`` writes for ``study``."""
+    if not is_folder_export(args.export):
+        return []
+    if study.multi_objective and args.export_top > 1:
+        raise UserError(
+            f"{args.export}: a multi-objective study's folder export holds its whole Pareto "
+            f"front, got --export-top {args.export_top}: drop --export-top, or export to a "
+            ".json file for ranks 1..N."
+        )
+    paths = folder_export_paths(study.ranked, args.export, args.export_top)
+    return [(path, "an exported config") for path in paths]
+
+
 def check_outputs(args: argparse.Namespace) -> None:
     """Refuse, before reading anything, outputs that cannot be written."""
-    if args.export is not None and args.export.suffix.lower() not in CONFIG_SUFFIXES:
-        raise UserError(
-            f"{args.export}: expected a .json, .yaml or .yml file for --export, got "
-            f"{args.export.suffix or 'no'} suffix."
-        )
+    export = args.export
+    if export is not None and not is_folder_export(export):
+        if export.suffix.lower() not in CONFIG_SUFFIXES:
+            raise UserError(
+                f"{export}: expected a .json, .yaml or .yml file, or a folder (no suffix), "
+                f"for --export, got {export.suffix} suffix."
+            )
+    if is_folder_export(export):
+        if os.path.lexists(export) and not export.is_dir():
+            raise UserError(
+                f"{export}: expected a folder for the exported configs (a path without "
+                "suffix), got a file."
+            )
+        check_output_files([(export / "rank1.json", "an exported config")])
     check_output_files(output_files(args))
     if args.parquet is not None:
         try:
@@ -152,10 +191,12 @@ def checked_study(experiment: Path) -> Study:
 
 
 def write_outputs(study: Study, args: argparse.Namespace) -> None:
-    """Write the exported configs, tables and report asked for."""
+    """Write the exported configs, tables and report asked for (every file checked first)."""
+    check_output_files(output_files(args) + folder_files(study, args))
     if args.export:
         note = export_note(study)
-        for path in export_configs(study.ranked, args.export, args.export_top, note):
+        export = export_folder if is_folder_export(args.export) else export_configs
+        for path in export(study.ranked, args.export, args.export_top, note):
             print(f"wrote {path}")
     for path, parquet in ((args.csv, False), (args.parquet, True)):
         if path:

@@ -11,6 +11,7 @@ selected on: they say nothing unbiased about new subjects (the hold-out does).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,29 +88,32 @@ def label(row: pd.Series) -> str:
     return " ".join(part for part in (row["trial_id"], tag) if part)
 
 
-def verdicts(ranked: pd.DataFrame, objective: str) -> list[str]:
+def verdicts(ranked: pd.DataFrame, objectives: Sequence[str]) -> list[str]:
     """The study's verdict lines, the most important first.
 
     If the best configuration is not shown to beat the mean predictor, that is the first
-    line. Then CenterIR against plain MSE, the best against the runner-up, and a note on
-    trials whose CenterIR term pulled too weakly to matter.
+    line. Then CenterIR against plain MSE, the best against the runner-up (one objective
+    only: with several, the Pareto front says more), and a note on trials whose CenterIR
+    term pulled too weakly to matter. With several objectives the best is judged on each.
     """
     rows = candidates(ranked)
     if rows.empty:
         return []
     best = rows.iloc[0]
     by_role = {role: ranked[ranked[ROLE] == str(role)] for role in Role}
-    lines = []
     mean = by_role[Role.MEAN_PREDICTOR]
-    if len(mean):
-        lines.append(mean_verdict(best, mean.iloc[0], objective))
     plain = by_role[Role.PLAIN_MSE]
     published = by_role[Role.PUBLISHED]
-    if len(plain) and len(published):
-        lines.append(centerir_verdict(published.iloc[0], plain.iloc[0], objective, "published"))
-    if len(plain) and best[ROLE] != str(Role.PUBLISHED):
-        lines.append(centerir_verdict(best, plain.iloc[0], objective, "best"))
-    lines.append(runner_up_verdict(rows, objective))
+    lines = []
+    for objective in objectives:
+        if len(mean):
+            lines.append(mean_verdict(best, mean.iloc[0], objective))
+        if len(plain) and len(published):
+            lines.append(centerir_verdict(published.iloc[0], plain.iloc[0], objective, "published"))
+        if len(plain) and best[ROLE] != str(Role.PUBLISHED):
+            lines.append(centerir_verdict(best, plain.iloc[0], objective, "best"))
+    if len(objectives) == 1:
+        lines.append(runner_up_verdict(rows, objectives[0]))
     weak = rows[rows[CENTERIR_SHARE] < NEGLIGIBLE_SHARE]
     if len(weak):
         lines.append(

@@ -35,6 +35,7 @@ from centerir.contract import (
     UserError,
     folds_key,
     k_name,
+    parse_objectives,
     read_settings,
     std_key,
     trial_id_of_folder,
@@ -267,9 +268,30 @@ def check_experiment_folder(path: Path) -> None:
         )
 
 
+def saved_objectives(settings: dict[str, Any], file: Path) -> tuple[str, ...]:
+    """The study's objectives, in order, from its ``objectives`` (or a lone ``objective``)."""
+    text = settings.get("objectives", settings.get("objective", DEFAULT_OBJECTIVE))
+    try:
+        if not isinstance(text, str):
+            raise ValueError("not a string")
+        names = parse_objectives(text)
+    except ValueError as err:
+        raise ExperimentError(
+            f"{file}: expected objectives among the reported metrics, got {text!r:.60} ({err})."
+        ) from None
+    first = settings.get("objective", names[0])
+    if first != names[0]:
+        raise ExperimentError(
+            f"{file}: expected objective to be the first of objectives {text!r:.60}, got "
+            f"{first!r:.60}."
+        )
+    return names
+
+
 def study_settings(path: str | Path) -> dict[str, Any]:
     """The settings the study at ``path`` was started with (``ExperimentError`` if none),
-    checked, with ``objective`` filled in and ``base_config`` complete."""
+    checked, with ``objectives`` (a tuple), ``objective`` (the first) and ``base_config``
+    complete."""
     path = Path(path)
     check_experiment_folder(path)
     file = path / SETTINGS_FILE
@@ -290,11 +312,8 @@ def study_settings(path: str | Path) -> dict[str, Any]:
             + (f" (did you mean {near[0]!r}?)." if near else ".")
         )
     settings["base_config"] = base.to_dict()
-    objective = settings.setdefault("objective", DEFAULT_OBJECTIVE)
-    if objective not in METRICS:
-        raise ExperimentError(
-            f"{file}: expected an objective among the reported metrics, got {objective!r:.60}."
-        )
+    settings["objectives"] = saved_objectives(settings, file)
+    settings["objective"] = settings["objectives"][0]
     outer = settings.get("outer_folds")
     if outer is not None and (
         not isinstance(outer, int) or isinstance(outer, bool) or not 2 <= outer <= MAX_OUTER_FOLDS

@@ -10,7 +10,7 @@ import pandas as pd
 import yaml
 
 from centerir.contract import METRICS, STUDY_NOTE_KEY, folds_key, nan_to_none
-from results.ranking import best_configs
+from results.ranking import best_configs, candidates, front
 
 TABLE_DROP = ("config",)  # nested; its keys are already columns
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
@@ -49,6 +49,47 @@ def export_configs(
         values = config if note is None else {**config, STUDY_NOTE_KEY: {**note, "rank": rank}}
         target.write_text(config_text(values, target))
         written.append(target)
+    return written
+
+
+def choice_set(ranked: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The configurations a user chooses from: the Pareto front of a multi-objective
+    ranking, else the ``n`` best candidates."""
+    if "front" in ranked:
+        return front(ranked)
+    return candidates(ranked).head(n)
+
+
+def folder_export_paths(ranked: pd.DataFrame, folder: Path, n: int) -> list[Path]:
+    """Where :func:`export_folder` writes: ``<folder>/rank<r>_<trial id>.json`` for each
+    configuration of :func:`choice_set`."""
+    rows = choice_set(ranked, n)
+    return [
+        folder / f"rank{rank}_{trial_id}.json"
+        for rank, trial_id in zip(rows["rank"], rows["trial_id"], strict=True)
+    ]
+
+
+def export_folder(
+    ranked: pd.DataFrame, folder: Path, n: int = 1, note: dict[str, Any] | None = None
+) -> list[Path]:
+    """Each configuration of :func:`choice_set` (every Pareto-front configuration, or the
+    ``n`` best) as its own ``centerir train --config`` file in ``folder``; ``note`` as in
+    :func:`export_configs`, with the configuration's rank, front and objective values."""
+    rows = choice_set(ranked, n)
+    objectives = (note or {}).get("objectives", [])
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path, (_, row) in zip(folder_export_paths(ranked, folder, n), rows.iterrows(), strict=True):
+        values = dict(row["config"])
+        if note is not None:
+            where = {"rank": int(row["rank"])}
+            if "front" in row:
+                where["front"] = int(row["front"])
+            where["cv_values"] = {name: float(row[name]) for name in objectives}
+            values[STUDY_NOTE_KEY] = {**note, **where}
+        path.write_text(config_text(values, path))
+        written.append(path)
     return written
 
 

@@ -4,9 +4,10 @@ scored by Optuna's fANOVA importance evaluator and drawn with Optuna's matplotli
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import optuna
 import pandas as pd
 from matplotlib.axes import Axes
@@ -41,10 +42,13 @@ def distribution(key: str, values: pd.Series) -> BaseDistribution | None:
     return FloatDistribution(low, high, log=key in LOG_KEYS and low > 0)
 
 
-def trials_study(ranked: pd.DataFrame, objective: str) -> tuple[optuna.Study | None, str]:
+def trials_study(
+    ranked: pd.DataFrame, objectives: Sequence[str]
+) -> tuple[optuna.Study | None, str]:
     """The complete candidate trials of a ranking (``results.ranking.rank``) as an
-    in-memory Optuna study over the hyperparameters that varied, and a line saying what it
-    holds; None (and why) when there are fewer than ``MIN_TRIALS`` or nothing varied."""
+    in-memory Optuna study of ``objectives`` (named) over the hyperparameters that varied,
+    and a line saying what it holds; None (and why) when there are fewer than
+    ``MIN_TRIALS`` or nothing varied."""
     trials = candidates(ranked)
     if len(trials) < MIN_TRIALS:
         return None, f"needs at least {MIN_TRIALS} complete trials, got {len(trials)}"
@@ -53,13 +57,21 @@ def trials_study(ranked: pd.DataFrame, objective: str) -> tuple[optuna.Study | N
     if not spans:
         return None, "no hyperparameter varied between the complete trials"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    direction = "minimize" if objective_mode(objective) == "min" else "maximize"
-    study = optuna.create_study(direction=direction)
+    study = optuna.create_study(
+        directions=[
+            "minimize" if objective_mode(name) == "min" else "maximize" for name in objectives
+        ]
+    )
+    with warnings.catch_warnings():  # Optuna marks it experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(list(objectives))
     for _, row in trials.iterrows():
         params = {key: cast(key, row[key]) for key in spans}
         study.add_trial(
             optuna.trial.create_trial(
-                params=params, distributions=spans, value=float(row[objective])
+                params=params,
+                distributions=spans,
+                values=[float(row[name]) for name in objectives],
             )
         )
     return study, f"Optuna's fANOVA over {len(trials)} complete trials"
@@ -72,27 +84,34 @@ def cast(key: str, value) -> str | int | float:
     return int(value) if key in INT_KEYS else float(value)
 
 
-def param_importances(ranked: pd.DataFrame, objective: str) -> tuple[dict[str, float], str]:
-    """Each varied hyperparameter's share (summing to 1) of the objective's variance over
-    the complete trials, most important first, and a line saying how it was obtained (or
-    why there is none: then an empty dict)."""
-    study, how = trials_study(ranked, objective)
+def param_importances(
+    ranked: pd.DataFrame, objectives: Sequence[str]
+) -> tuple[dict[str, dict[str, float]], str]:
+    """For each objective, each varied hyperparameter's share (summing to 1) of that
+    objective's variance over the complete trials, most important first, and a line saying
+    how they were obtained (or why there are none: then an empty dict)."""
+    study, how = trials_study(ranked, objectives)
     if study is None:
         return {}, how
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=IMPORTANCE_SEED)
-    return optuna.importance.get_param_importances(study, evaluator=evaluator), how
+    return {
+        name: optuna.importance.get_param_importances(
+            study, evaluator=evaluator, target=lambda trial, i=i: trial.values[i]
+        )
+        for i, name in enumerate(objectives)
+    }, how
 
 
-def importance_line(ranked: pd.DataFrame, objective: str) -> str:
-    """The importances as one summary line, labelled for what they are."""
-    shares, how = param_importances(ranked, objective)
+def importance_lines(ranked: pd.DataFrame, objectives: Sequence[str]) -> list[str]:
+    """The importances as one summary line per objective, labelled for what they are."""
+    shares, how = param_importances(ranked, objectives)
     if not shares:
-        return f"hyperparameter importance for {objective}: none ({how})."
-    listed = ", ".join(f"{key} {share:.2f}" for key, share in shares.items())
-    return (
-        f"hyperparameter importance for {objective} ({how}; share of its variance, a rough "
-        f"guide with few trials): {listed}"
-    )
+        return [f"hyperparameter importance for {', '.join(objectives)}: none ({how})."]
+    return [
+        f"hyperparameter importance for {name} ({how}; share of its variance, a rough "
+        f"guide with few trials): {', '.join(f'{key} {v:.2f}' for key, v in shares[name].items())}"
+        for name in objectives
+    ]
 
 
 def no_figure(message: str) -> Figure:
@@ -113,27 +132,44 @@ def optuna_figure(draw: Callable[[], Axes], width: float, height: float) -> Figu
     return figure
 
 
-def importance_bars(ranked: pd.DataFrame, objective: str) -> Figure:
-    """Optuna's importance bar chart of the complete trials (fANOVA)."""
-    study, how = trials_study(ranked, objective)
-    if study is None:
+def importance_bars(ranked: pd.DataFrame, objectives: Sequence[str]) -> Figure:
+    """The importances (:func:`param_importances`) as horizontal bars, one group per
+    hyperparameter (most important for the first objective on top), one bar per objective.
+    Drawn here rather than with Optuna's plot, whose multi-objective version labels every
+    objective's bars in the last objective's order."""
+    shares, how = param_importances(ranked, objectives)
+    if not shares:
         return no_figure(f"no importance plot: {how}")
-    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=IMPORTANCE_SEED)
-    return optuna_figure(
-        lambda: optuna_plots.plot_param_importances(
-            study, evaluator=evaluator, target_name=objective
-        ),
-        7,
-        3.5,
+    keys = list(shares[objectives[0]])[::-1]
+    figure = Figure(figsize=(7, 1 + 0.6 * len(keys) * max(1, len(objectives) / 2)))
+    ax = figure.subplots()
+    height = 0.8 / len(objectives)
+    for i, name in enumerate(objectives):
+        positions = np.arange(len(keys)) + (len(objectives) - 1 - i) * height
+        values = [shares[name][key] for key in keys]
+        bars = ax.barh(positions, values, height=height, label=name)
+        ax.bar_label(bars, fmt="%.2f", fontsize="small", padding=2)
+    ax.set_yticks(np.arange(len(keys)) + height * (len(objectives) - 1) / 2, keys)
+    ax.set(
+        xlim=(0, 1.1),
+        xlabel="share of the objective's variance (fANOVA)",
+        title=f"Hyperparameter importance ({how})",
     )
+    ax.legend(fontsize="small", loc="lower right")
+    figure.tight_layout()
+    return figure
 
 
-def parallel_coordinates(ranked: pd.DataFrame, objective: str) -> Figure:
+def parallel_coordinates(ranked: pd.DataFrame, objectives: Sequence[str]) -> Figure:
     """Optuna's parallel-coordinates plot: each complete trial a line through its
-    hyperparameters, coloured by the objective."""
-    study, how = trials_study(ranked, objective)
+    hyperparameters, coloured by the first objective."""
+    study, how = trials_study(ranked, objectives)
     if study is None:
         return no_figure(f"no parallel-coordinates plot: {how}")
     return optuna_figure(
-        lambda: optuna_plots.plot_parallel_coordinate(study, target_name=objective), 9, 4.5
+        lambda: optuna_plots.plot_parallel_coordinate(
+            study, target=lambda trial: trial.values[0], target_name=objectives[0]
+        ),
+        9,
+        4.5,
     )

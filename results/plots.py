@@ -123,3 +123,44 @@ def fold_spread(ranked: pd.DataFrame, objective: str, top: int = 10) -> Figure:
     legend(ax)
     fig.tight_layout()
     return fig
+
+
+MARKED_ROLES = {  # role -> (marker, colour, size) on the Pareto plot, drawn in this order
+    Role.PLAIN_MSE: ("s", "tab:green", 160),
+    Role.MEAN_PREDICTOR: ("X", "tab:gray", 160),
+    Role.PUBLISHED: ("*", "tab:red", 110),  # on top: plain MSE often lies at the same place
+}
+
+
+def pareto_scatter(ranked: pd.DataFrame, objectives: tuple[str, ...]) -> Figure:
+    """The complete candidates on the first two objectives, the Pareto front (front 1 on
+    all objectives) drawn solid, and the published configuration, plain MSE and the mean
+    predictor marked."""
+    x_name, y_name = objectives[:2]
+    fig, ax = plt.subplots(figsize=(7, 5))
+    rows = candidates(ranked)
+    ax.scatter(rows[x_name], rows[y_name], color="tab:blue", alpha=0.35, label="complete trials")
+    best_front = rows[rows["front"] == 1]
+    ax.scatter(best_front[x_name], best_front[y_name], s=60, color="tab:blue", label="Pareto front")
+    for role, (marker, color, size) in MARKED_ROLES.items():
+        marked = ranked[ranked[ROLE] == str(role)]
+        if len(marked):
+            ax.scatter(
+                marked[x_name].iloc[0],
+                marked[y_name].iloc[0],
+                marker=marker,
+                s=size,
+                color=color,
+                edgecolor="black",
+                zorder=3,
+                label=ROLE_LABELS[role].strip("()"),
+            )
+    hidden = f" (also on {', '.join(objectives[2:])}, not drawn)" if len(objectives) > 2 else ""
+    ax.set(
+        xlabel=f"fold-averaged {x_name} ({objective_mode(x_name)}imise)",
+        ylabel=f"fold-averaged {y_name} ({objective_mode(y_name)}imise)",
+        title=f"Pareto front{hidden}; selection-biased CV values",
+    )
+    legend(ax)
+    fig.tight_layout()
+    return fig

@@ -4,28 +4,58 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from centerir.contract import STATUS
 from results.importance import importance_bars, parallel_coordinates
-from results.plots import fold_spread, objective_by_hyperparameter, optimisation_history
+from results.plots import (
+    fold_spread,
+    objective_by_hyperparameter,
+    optimisation_history,
+    pareto_scatter,
+)
 from results.summary import Study, summary_lines
 
-FIGURES = {
-    "history.png": ("Optimisation history", optimisation_history, "frame"),
-    "hyperparameters.png": ("Objective by hyperparameter", objective_by_hyperparameter, "frame"),
-    "fold_spread.png": ("Per-fold values of the top configurations", fold_spread, "ranked"),
-    "importance.png": ("Hyperparameter importance (fANOVA)", importance_bars, "ranked"),
-    "parallel.png": ("Parallel coordinates of the complete trials", parallel_coordinates, "ranked"),
+# file -> (heading, drawing of a study); multi-objective studies also get PARETO_FIGURE
+FIGURES: dict[str, tuple[str, Callable[[Study], Figure]]] = {
+    "history.png": (
+        "Optimisation history",
+        lambda study: optimisation_history(study.frame, study.objective),
+    ),
+    "hyperparameters.png": (
+        "Objective by hyperparameter",
+        lambda study: objective_by_hyperparameter(study.frame, study.objective),
+    ),
+    "fold_spread.png": (
+        "Per-fold values of the top configurations",
+        lambda study: fold_spread(study.ranked, study.objective),
+    ),
+    "importance.png": (
+        "Hyperparameter importance (fANOVA)",
+        lambda study: importance_bars(study.ranked, study.objectives),
+    ),
+    "parallel.png": (
+        "Parallel coordinates of the complete trials",
+        lambda study: parallel_coordinates(study.ranked, study.objectives),
+    ),
+}
+PARETO_FIGURE = {
+    "pareto.png": (
+        "Pareto front",
+        lambda study: pareto_scatter(study.ranked, study.objectives),
+    )
 }
 PAGE = "report.html"
 
 
 def report_files(folder: Path) -> list[Path]:
-    """The files :func:`write_report` writes into ``folder``."""
-    return [folder / name for name in (*FIGURES, PAGE)]
+    """The files :func:`write_report` may write into ``folder`` (``PARETO_FIGURE`` only for
+    a multi-objective study)."""
+    return [folder / name for name in (*PARETO_FIGURE, *FIGURES, PAGE)]
 
 
 def summary_html(text: str) -> str:
@@ -38,12 +68,27 @@ def summary_html(text: str) -> str:
     return f"<p>{escaped}</p>"
 
 
+def ranking_rule(study: Study) -> str:
+    """How the study's trials are ranked, in a sentence."""
+    if study.multi_objective:
+        return (
+            f"Ranked by Pareto front on fold-averaged {', '.join(study.objectives)} over the CV "
+            f"folds (complete trials only), then by {study.objective}; the best is the front's "
+            f"best {study.objective}."
+        )
+    return (
+        f"Ranked by fold-averaged {study.objective} over the CV folds (complete trials only; "
+        "ties broken by the lower standard deviation over folds)."
+    )
+
+
 def write_report(study: Study, folder: Path, title: str) -> Path:
     """Write ``PAGE`` and the PNGs into ``folder``; returns the page's path."""
     folder.mkdir(parents=True, exist_ok=True)
     sections = []
-    for filename, (heading, draw, source) in FIGURES.items():
-        figure = draw(study.frame if source == "frame" else study.ranked, study.objective)
+    figures = {**PARETO_FIGURE, **FIGURES} if study.multi_objective else FIGURES
+    for filename, (heading, draw) in figures.items():
+        figure = draw(study)
         figure.savefig(folder / filename, dpi=110)
         plt.close(figure)
         encoded = base64.b64encode((folder / filename).read_bytes()).decode("ascii")
@@ -61,10 +106,9 @@ pre {{ font-size: 0.85em; background: #f6f6f6; padding: 1em; overflow-x: auto; }
 p.warning {{ color: #a00; font-weight: bold; }}
 </style></head><body>
 <h1>{html.escape(title)}</h1>
-<p>{len(study.frame)} rows: {html.escape(counts)}. Ranked by fold-averaged
-{html.escape(study.objective)} over the CV folds (complete trials only; ties broken by the
-lower standard deviation over folds). CV values are selection-biased: the best was chosen on
-the same folds. Held-out values, where shown, are not.</p>
+<p>{len(study.frame)} rows: {html.escape(counts)}. {html.escape(ranking_rule(study))} CV
+values are selection-biased: the best was chosen on the same folds. Held-out values, where
+shown, are not.</p>
 <h2>Summary</h2>
 {summary}
 {chr(10).join(sections)}

@@ -12,9 +12,9 @@ from centerir.contract import BEST_REFIT
 from results.compare import verdicts
 from results.experiment import load, study_settings, trials_only
 from results.heldout import holdout_lines, load_holdout
-from results.importance import importance_line
+from results.importance import importance_lines
 from results.ranking import rank
-from results.table import format_ranking
+from results.table import format_front, format_ranking
 
 
 @dataclass
@@ -24,9 +24,17 @@ class Study:
     path: Path
     settings: dict[str, Any]
     frame: pd.DataFrame  # results.experiment.load
-    ranked: pd.DataFrame  # results.ranking.rank by the study's objective
-    objective: str
+    ranked: pd.DataFrame  # results.ranking.rank by the study's objectives
+    objectives: tuple[str, ...]  # the first picks the best (of the Pareto front, if several)
     holdout: dict[str, Any] | None  # results.heldout.load_holdout
+
+    @property
+    def objective(self) -> str:
+        return self.objectives[0]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
 
     @property
     def has_trials(self) -> bool:
@@ -37,23 +45,27 @@ def open_study(path: str | Path) -> Study:
     """Read the experiment at ``path`` (an ``ExperimentError`` if it is none)."""
     path = Path(path)
     settings = study_settings(path)
-    objective = settings["objective"]
+    objectives = settings["objectives"]
     frame = load(path)
-    return Study(path, settings, frame, rank(frame, objective), objective, load_holdout(path))
+    return Study(path, settings, frame, rank(frame, *objectives), objectives, load_holdout(path))
 
 
 def summary_lines(study: Study, top: int = 5) -> list[str]:
     """The study's summary: warnings first (a best that is no better than the mean leads),
-    the ranking with its baselines, the held-out scores, then the other verdicts."""
-    cv_verdicts = verdicts(study.ranked, study.objective)
+    the Pareto front (several objectives), the ranking with its baselines, the held-out
+    scores, then the other verdicts and the hyperparameters' importance."""
+    cv_verdicts = verdicts(study.ranked, study.objectives)
     held = holdout_lines(study.holdout, study.ranked, study.objective)
-    warnings = [line for line in held + cv_verdicts if line.startswith("WARNING")]
+    pareto = format_front(study.ranked, study.objectives) if study.multi_objective else []
+    lines = [*pareto, *held, *cv_verdicts]
+    warnings = [line for line in lines if line.startswith("WARNING")]
     return [
         *warnings,
-        format_ranking(study.ranked, study.frame, study.objective, top=top),
+        *[line for line in pareto if not line.startswith("WARNING")],
+        format_ranking(study.ranked, study.frame, study.objectives, top=top),
         *[line for line in held if not line.startswith("WARNING")],
         *[line for line in cv_verdicts if not line.startswith("WARNING")],
-        importance_line(study.ranked, study.objective),
+        *importance_lines(study.ranked, study.objectives),
     ]
 
 
@@ -64,6 +76,7 @@ def export_note(study: Study) -> dict[str, Any]:
     note: dict[str, Any] = {
         "experiment": str(study.path.resolve()),
         "objective": study.objective,
+        "objectives": list(study.objectives),
         "cv_values_are": "selection-biased (chosen on the same folds)",
         "held_out_subjects": list(holdout.get("subjects", [])),
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from centerir.contract import (
@@ -15,21 +17,75 @@ from centerir.contract import (
     STATUS,
     Role,
     Status,
+    folds_key,
     std_key,
 )
 from results.experiment import trials_only
-from results.ranking import candidates
+from results.pareto import dominating_rows
+from results.ranking import candidates, front
 
 SHOWN_METRICS = ("mae", "subject_mae", "balanced_mae", "few_mae", "r2")
 PARAMETER_COLUMNS = ("lr", "boundaries", "k", "lambda")
 
 
-def table_columns(ranked: pd.DataFrame, objective: str) -> list[str]:
-    """Rank, the objective and its std, the other shown metrics that hold any value, the
-    CenterIR share, the hyperparameters, the trial id."""
-    metrics = [objective, std_key(objective)]
-    metrics += [m for m in SHOWN_METRICS if m != objective and ranked[m].notna().any()]
-    return ["rank", *metrics, CENTERIR_SHARE, *PARAMETER_COLUMNS, "trial_id"]
+def table_columns(ranked: pd.DataFrame, objectives: Sequence[str]) -> list[str]:
+    """Rank (and Pareto front), each objective and its std, the other shown metrics that
+    hold any value, the CenterIR share, the hyperparameters, the trial id."""
+    metrics = [column for name in objectives for column in (name, std_key(name))]
+    metrics += [m for m in SHOWN_METRICS if m not in objectives and ranked[m].notna().any()]
+    fronts = ["front"] if "front" in ranked else []
+    return ["rank", *fronts, *metrics, CENTERIR_SHARE, *PARAMETER_COLUMNS, "trial_id"]
+
+
+def fold_summary(row: pd.Series, objective: str) -> str:
+    """``"2.012 ± 0.141 [1.850, 2.204]"``: mean ± std over folds [lowest, highest fold]."""
+    folds = row[folds_key(objective)]
+    return (
+        f"{row[objective]:.4g} ± {row[std_key(objective)]:.3g} [{min(folds):.4g}, {max(folds):.4g}]"
+    )
+
+
+def format_front(ranked: pd.DataFrame, objectives: Sequence[str]) -> list[str]:
+    """The Pareto front (front 1) of a multi-objective ranking: each configuration with every
+    objective's fold mean, std and range, and the baselines that dominate it; a warning
+    first when the mean predictor dominates the whole front."""
+    shown = front(ranked)
+    if shown.empty:
+        return []
+    baselines = ranked[ranked["rank"].isna() & ranked[list(objectives)].notna().all(axis=1)]
+    dominators = [dominating_rows(row, baselines, objectives) for _, row in shown.iterrows()]
+    table = pd.DataFrame(
+        {
+            "rank": shown["rank"],
+            **{
+                name: [fold_summary(row, name) for _, row in shown.iterrows()]
+                for name in objectives
+            },
+            **{key: shown[key] for key in PARAMETER_COLUMNS},
+            "trial_id": shown_rows(shown, len(shown))["trial_id"],
+            "dominated by": [", ".join(labels(rows)) for rows in dominators],
+        }
+    )
+    lines = [
+        f"Pareto front on {', '.join(objectives)}: {len(shown)} of "
+        f"{int(ranked['rank'].notna().sum())} complete configurations, none beaten on every "
+        "objective by another (fold mean ± std [lowest, highest fold]; selection-biased CV "
+        f"values); the exported best is the front's best {objectives[0]}:",
+        table.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
+    ]
+    if all((rows[ROLE] == str(Role.MEAN_PREDICTOR)).any() for rows in dominators):
+        lines.insert(
+            0,
+            "WARNING: predicting the training mean dominates every configuration on the "
+            f"Pareto front (no worse on each of {', '.join(objectives)}, better on one): the "
+            "search found nothing usable.",
+        )
+    return lines
+
+
+def labels(rows: pd.DataFrame) -> list[str]:
+    """The role labels of baseline rows (``["mean predictor", ...]``)."""
+    return [ROLE_LABELS[Role(role)].strip("()") for role in rows[ROLE]]
 
 
 def shown_rows(ranked: pd.DataFrame, top: int) -> pd.DataFrame:
@@ -37,35 +93,46 @@ def shown_rows(ranked: pd.DataFrame, top: int) -> pd.DataFrame:
     top_ids = set(candidates(ranked)["trial_id"].head(top))
     keep = ranked["trial_id"].isin(top_ids) | ranked["rank"].isna()
     shown = ranked[keep].copy()
-    shown["rank"] = shown["rank"].astype(object).where(shown["rank"].notna(), "-")
+    for column in ("rank", "front"):
+        if column in shown:
+            shown[column] = shown[column].astype(object).where(shown[column].notna(), "-")
     shown["k"] = shown["k"].astype(str).replace("None", "")
     labels = shown[ROLE].map(lambda role: ROLE_LABELS[Role(role)])
     shown["trial_id"] = (shown["trial_id"] + " " + labels).str.strip()
     return shown
 
 
-def format_ranking(ranked: pd.DataFrame, frame: pd.DataFrame, objective: str, top: int = 5) -> str:
+def format_ranking(
+    ranked: pd.DataFrame, frame: pd.DataFrame, objectives: Sequence[str], top: int = 5
+) -> str:
     """Top ``top`` complete configurations with the baselines among them, the published
     config's rank, and the other trials by status."""
+    objective = objectives[0]
+    order = (
+        f"by Pareto front, then fold-averaged {objective}"
+        if len(objectives) > 1
+        else f"by fold-averaged {objective}"
+    )
     n_candidates = len(candidates(ranked))
     trials = trials_only(frame)
     lines = [
         f"{n_candidates} of {len(trials[trials[ROLE] != str(Role.PLAIN_MSE)])} searched trials "
-        f"complete; top {min(top, n_candidates)} by fold-averaged {objective} (mean over CV "
+        f"complete; top {min(top, n_candidates)} {order} (mean over CV "
         "folds, ± std; selection-biased: chosen on these same folds), with the baselines:"
     ]
     if len(ranked):
         shown = shown_rows(ranked, top)
         lines.append(
-            shown.loc[:, table_columns(ranked, objective)].to_string(
+            shown.loc[:, table_columns(ranked, objectives)].to_string(
                 index=False, float_format=lambda v: f"{v:.4g}", na_rep=""
             )
         )
-    valueless = ranked[ranked[objective].isna()]
+    valueless = ranked[ranked[list(objectives)].isna().any(axis=1)]
     if len(valueless):
         lines.append(
-            f"WARNING: {len(valueless)} complete row(s) have no {objective} (no test window in "
-            f"that region in any fold): they are not ranked; choose another --objective."
+            f"WARNING: {len(valueless)} complete row(s) have no {' or '.join(objectives)} (no "
+            "test window in that region in any fold): they are not ranked; choose another "
+            "--objective."
         )
     paper = ranked[(ranked[ROLE] == str(Role.PUBLISHED)) & ranked["rank"].notna()]
     if len(paper):

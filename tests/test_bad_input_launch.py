@@ -216,7 +216,37 @@ FLAG_CASES = {
     ),
     "port zero": (["--dashboard-port", "0"], r"^error: dashboard_port must be a port from 1"),
     "port 65536": (["--dashboard-port", "65536"], r"^error: dashboard_port must be a port"),
-    "unknown objective": (["--objective", "accuracy"], r"^error: objective must be one of"),
+    "unknown objective": (["--objective", "accuracy"], r"^error: objectives must be 1 to 3"),
+    "unknown one of several objectives": (
+        ["--objectives", "mae,accuracy"],
+        r"^error: objectives must be 1 to 3 distinct reported metrics separated by commas, got "
+        r"objectives='mae,accuracy' \('accuracy' is not one of mae, rmse, ",
+    ),
+    "repeated objective": (
+        ["--objectives", "mae,few_mae,mae"],
+        r"^error: objectives must be .*, got objectives='mae,few_mae,mae' \('mae' is named twice\)",
+    ),
+    "four objectives": (
+        ["--objectives", "mae,rmse,r2,few_mae"],
+        r"^error: objectives must be .* \(at most 3 objectives, got 4\)\.$",
+    ),
+    "empty objective in a list": (["--objectives", "mae,"], r"\('' is not one of mae"),
+    "prune with several objectives": (
+        ["--objectives", "mae,few_mae", "--prune"],
+        r"^error: prune cannot be used with several objectives \(objectives='mae,few_mae'\)",
+    ),
+    "objective and objectives in a study file": (
+        study_file('objective = "mae"\nobjectives = "mae,r2"\n'),
+        r"s\.toml: give 'objectives' or 'objective', not both\.",
+    ),
+    "objectives list with a number in a study file": (
+        study_file('objectives = ["mae", 3]\n'),
+        r"s\.toml: objectives must be a string, got objectives=\['mae', 3\]",
+    ),
+    "repeated objective in a study file list": (
+        study_file('objectives = ["few_mae", "few_mae"]\n'),
+        r"s\.toml: objectives must be .*'few_mae' is named twice",
+    ),
     "unknown space": (["--space", "huge"], r"^error: space must be one of"),
     "storage file name": (["--optuna-storage", "study.db"], r"^error: optuna_storage must be"),
     "empty data paths": (["--x", "", "--y", ""], r"^error: x must be a local file path"),

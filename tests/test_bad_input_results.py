@@ -155,7 +155,7 @@ STUDY_DAMAGE = {
     ),
     "settings objective a number": (
         lambda d: edit_json(d / SETTINGS_FILE, objective=3),
-        SETTINGS + r"an objective among the reported metrics, got 3",
+        SETTINGS + r"objectives among the reported metrics, got 3",
     ),
     "settings unknown key": (
         lambda d: edit_json(d / SETTINGS_FILE, objectiv="r2"),
@@ -485,7 +485,8 @@ OUTPUT_CASES = {
     ),
     "export without a config suffix": (
         lambda d: ["--export", d / "best.txt"],
-        r"best\.txt: expected a \.json, \.yaml or \.yml file for --export, got \.txt suffix",
+        r"best\.txt: expected a \.json, \.yaml or \.yml file, or a folder \(no suffix\), for "
+        r"--export, got \.txt suffix",
     ),
     "csv to a folder": (
         lambda d: ["--csv", d / "a_folder.json"],

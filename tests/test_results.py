@@ -34,7 +34,7 @@ from results import ExperimentError, best_configs, load, open_study, rank, summa
 from results.export import export_configs
 from results.importance import (
     importance_bars,
-    importance_line,
+    importance_lines,
     parallel_coordinates,
     param_importances,
 )
@@ -150,7 +150,7 @@ def test_a_trial_the_time_budget_stopped_is_listed_as_stopped_with_its_folds(exp
     assert row["message"] == "stopped by the time budget of 60 s after 1 of 3 folds"
     assert frame.set_index("trial_id").loc["aaa", "status"] == "complete"
     assert "eee" not in rank(frame)["trial_id"].tolist()
-    text = format_ranking(rank(frame), frame, "mae")
+    text = format_ranking(rank(frame), frame, ("mae",))
     assert "stopped: 1 trial(s)\n  eee (1/3 folds): stopped by the time budget of 60 s" in text
 
 
@@ -177,7 +177,7 @@ def test_best_config_is_accepted_by_centerir_train(experiment, tmp_path):
 
 def test_ranking_text_marks_the_paper_and_lists_the_rest_by_status(experiment):
     frame = load(experiment)
-    text = format_ranking(rank(frame), frame, "mae")
+    text = format_ranking(rank(frame), frame, ("mae",))
     assert "aaa (paper)" in text and "rank 2 of 2" in text
     assert "pruned: 1 trial(s)" in text and "pruned after 2 folds" in text
     assert "errored: 1 trial(s)" in text and "RuntimeError: boom" in text
@@ -302,7 +302,9 @@ def find_browser():
     )
 
 
-def test_report_renders_in_headless_chromium(experiment, tmp_path):
+def check_renders_in_chromium(page: Path, scratch: Path) -> None:
+    """Screenshot ``page`` in headless Chromium and check it is no blank page (skip where
+    no Chromium is installed; fail under CI, which installs it)."""
     import matplotlib.image
 
     browser = find_browser()
@@ -310,6 +312,34 @@ def test_report_renders_in_headless_chromium(experiment, tmp_path):
         if os.environ.get("CI"):
             pytest.fail("CI must install Debian's chromium for the report test")
         pytest.skip("no chromium on this machine (make test installs it where apt-get works)")
+    shot = scratch / "shot.png"
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={scratch / 'profile'}",
+            "--window-size=1200,2400",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    not_white = (pixels < 0.95).any(axis=-1).mean()
+    assert not_white > 0.01, f"screenshot looks blank ({not_white:.1%} non-white pixels)"
+    assert len(np.unique((pixels * 255).astype(int).reshape(-1, 3), axis=0)) > 50
+
+
+def test_report_renders_in_headless_chromium(experiment, tmp_path):
     page = write_report(open_study(experiment), tmp_path / "report", "Study test")
     assert {p.name for p in page.parent.iterdir()} == {
         "report.html",
@@ -323,31 +353,7 @@ def test_report_renders_in_headless_chromium(experiment, tmp_path):
     assert text.count("data:image/png;base64,") == 5 and "bbb" in text
     assert "Hyperparameter importance (fANOVA)" in text
     assert "hyperparameter importance for mae: none (needs at least 4 complete" in text
-    shot = tmp_path / "shot.png"
-    subprocess.run(
-        [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            "--window-size=1200,2400",
-            f"--screenshot={shot}",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    pixels = matplotlib.image.imread(shot)[..., :3]
-    not_white = (pixels < 0.95).any(axis=-1).mean()
-    assert not_white > 0.01, f"screenshot looks blank ({not_white:.1%} non-white pixels)"
-    assert len(np.unique((pixels * 255).astype(int).reshape(-1, 3), axis=0)) > 50
+    check_renders_in_chromium(page, tmp_path)
 
 
 def test_parquet_table_round_trip(experiment, tmp_path):
@@ -512,7 +518,7 @@ DAMAGED = {
     ),
     "objective unknown": (
         lambda d: edit_json(d / SETTINGS_FILE, lambda v: v.update(objective="foo")),
-        r"centerir_study\.json: expected an objective among the reported metrics, got 'foo'",
+        r"centerir_study\.json: expected objectives among the reported metrics, got 'foo'",
     ),
     "huge outer folds": (
         lambda d: edit_json(d / SETTINGS_FILE, lambda v: v.update(outer_folds=10**12)),
@@ -569,7 +575,7 @@ def test_odd_values_in_trial_files_are_errored_rows_not_crashes(with_baselines, 
             r"expected a writable place .* a file, not a folder",
         ),
         (lambda d: d / "a_folder.json", r"expected a file path for the exported config, got a"),
-        (lambda d: d / "best.txt", r"expected a \.json, \.yaml or \.yml file for --export"),
+        (lambda d: d / "best.txt", r"expected a \.json, \.yaml or \.yml file, or a folder"),
     ],
 )
 def test_unwritable_export_paths_are_refused_before_anything(experiment, target, message, run_main):
@@ -598,23 +604,44 @@ def importance_frame(n: int) -> pd.DataFrame:
         }
     )
     frame["mae"] = 2 + (np.log10(frame["lr"]) + 3) ** 2 + rng.normal(0, 0.01, n)
+    frame["few_mae"] = 3 + (np.log10(frame["lambda"]) + 5) ** 2 + rng.normal(0, 0.01, n)
     return frame
 
 
 def test_importance_finds_the_one_hyperparameter_the_objective_depends_on():
-    shares, how = param_importances(importance_frame(16), "mae")
+    by_objective, how = param_importances(importance_frame(16), ("mae",))
+    shares = by_objective["mae"]
     assert list(shares)[0] == "lr" and shares["lr"] > 0.5
     assert set(shares) == {"lr", "boundaries", "k", "lambda"}
     assert sum(shares.values()) == pytest.approx(1.0)
     assert how == "Optuna's fANOVA over 16 complete trials"
-    assert param_importances(importance_frame(16), "mae") == (shares, how)  # seeded
+    assert param_importances(importance_frame(16), ("mae",)) == (by_objective, how)  # seeded
+
+
+def test_importance_is_given_per_objective():
+    by_objective, _ = param_importances(importance_frame(16), ("mae", "few_mae"))
+    assert list(by_objective) == ["mae", "few_mae"]
+    assert list(by_objective["mae"])[0] == "lr"
+    assert list(by_objective["few_mae"])[0] == "lambda"
+    lines = importance_lines(importance_frame(16), ("mae", "few_mae"))
+    assert [line.split(" (")[0] for line in lines] == [
+        "hyperparameter importance for mae",
+        "hyperparameter importance for few_mae",
+    ]
+    figure = importance_bars(importance_frame(16), ("mae", "few_mae"))
+    ax = figure.axes[0]
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == ["mae", "few_mae"]
+    keys = [label.get_text() for label in ax.get_yticklabels()]
+    for name, bars in zip(("mae", "few_mae"), ax.containers, strict=True):
+        # each bar sits in its hyperparameter's row and is as long as its share
+        assert [bar.get_width() for bar in bars] == [by_objective[name][k] for k in keys]
 
 
 def test_importance_needs_a_few_complete_trials_and_says_so():
-    assert importance_line(importance_frame(3), "mae") == (
+    assert importance_lines(importance_frame(3), ("mae",)) == [
         "hyperparameter importance for mae: none (needs at least 4 complete trials, got 3)."
-    )
-    figure = parallel_coordinates(importance_frame(3), "mae")
+    ]
+    figure = parallel_coordinates(importance_frame(3), ("mae",))
     assert "needs at least 4 complete trials" in figure.texts[0].get_text()
 
 
@@ -622,7 +649,7 @@ def test_optuna_plots_leave_the_other_figures_style_alone():
     import matplotlib.pyplot as plt
 
     before = dict(plt.rcParams)
-    importance_bars(importance_frame(8), "mae")
-    parallel_coordinates(importance_frame(8), "mae")
+    importance_bars(importance_frame(8), ("mae",))
+    parallel_coordinates(importance_frame(8), ("mae",))
     assert dict(plt.rcParams) == before
     plt.close("all")

@@ -755,3 +755,60 @@ def test_stopping_the_worker_node_reschedules_its_trials_on_the_head(tmp_path):
     frame = trials_of(experiment)
     assert list(frame["status"]) == ["complete"] * 3
     assert {reports(t)[-1]["node_ip"] for t in trial_folders(experiment)} == {"127.0.0.2"}
+
+
+MO_TRIALS = 12  # proposals of the two-objective study; plus the plain-MSE baseline
+
+
+def test_a_two_objective_study_resumes_with_its_optuna_state_and_reports_its_front(tmp_path):
+    """SIGKILL after a few trials, resume: every proposal asked of Optuna once, the study
+    named in the Optuna database, a front table, and a report with the Pareto plot."""
+    import optuna
+
+    from tests.test_results import check_renders_in_chromium
+
+    env = private_env(tmp_path)
+    database = f"sqlite:///{tmp_path / 'study.db'}"
+    experiment = tmp_path / "runs" / "mo"
+    args = [
+        *["--objectives", "mae,few_mae", "--num-samples", str(MO_TRIALS)],
+        *["--folds", "3", "--epochs", "2", "--max-concurrent", "1"],
+        *["--optuna-storage", database, "--storage-path", str(tmp_path / "runs"), "--name", "mo"],
+    ]
+    process = start_launcher(args, env)
+    deadline = time.time() + 300
+    progress: dict[str, int] | None = None
+    while time.time() < deadline and process.poll() is None:
+        progress = saved_progress(experiment) if experiment.is_dir() else None
+        if progress and sum(done == 3 for done in progress.values()) >= 3:
+            break
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert progress and sum(done == 3 for done in progress.values()) >= 3, progress
+
+    resumed = launch(["--resume", "--storage-path", str(tmp_path / "runs"), "--name", "mo"], env)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    frame = trials_of(experiment)
+    assert len(frame) == MO_TRIALS + 1 and set(frame["status"]) == {"complete"}
+    assert frame["trial_id"].is_unique
+    searched = frame[frame["role"].isin(["search", "published"])]
+    keys = ["lr", "boundaries", "k", "lambda"]
+    assert not searched.duplicated(subset=keys).any()  # nothing proposed twice
+
+    study = optuna.load_study(study_name="mo", storage=database)
+    assert study.metric_names == ["mae", "few_mae"] and len(study.directions) == 2
+    complete = study.get_trials(states=[optuna.trial.TrialState.COMPLETE])
+    assert len(complete) == MO_TRIALS and all(len(t.values) == 2 for t in complete)
+
+    assert "Pareto front on mae, few_mae:" in resumed.stdout
+    assert "hyperparameter importance for few_mae" in resumed.stdout
+    best = load_config(experiment / "best_config.json")
+    ranked = open_study(experiment).ranked
+    first = candidates(ranked).iloc[0]
+    assert first["front"] == 1 and best.lr == first["lr"]
+    page = experiment / "report" / "report.html"
+    text = page.read_text()
+    for heading in ("Pareto front", "Hyperparameter importance", "Parallel coordinates"):
+        assert f"<h2>{heading}" in text
+    check_renders_in_chromium(page, tmp_path)

@@ -235,7 +235,11 @@ BAD = {
         ["--outer-folds", "20", "--folds", "56"],
         r"outer_folds=20 leaves too few subjects to tune in outer fold 1: .*at least 58",
     ),
-    "unknown objective": (["--objective", "accuracy"], r"objective must be one of the reported"),
+    "unknown objective": (
+        ["--objective", "accuracy"],
+        r"objectives must be 1 to 3 distinct reported metrics separated by commas, got "
+        r"objectives='accuracy' \('accuracy' is not one of mae, rmse",
+    ),
     "subject objective without ids": (
         lambda d: ["--objective", "subject_mae", *demo_files(d, groups=False)],
         r"objective 'subject_mae' is computed over subjects and needs subject ids",
@@ -413,12 +417,12 @@ def test_resume_rechecks_the_saved_settings(tmp_path, run_main):
     from tune_study.settings import StudySettings
 
     saved = StudySettings(name="s", storage_path=str(tmp_path)).resolved().to_dict()
-    saved.update(objective="foo", base_config={})
+    saved.update(objectives="foo", base_config={})
     (tmp_path / "s").mkdir()
     (tmp_path / "s" / "centerir_study.json").write_text(json.dumps(saved))
     done = run_main(main, ["--resume", "--storage-path", tmp_path, "--name", "s"])
     assert done.returncode == 2
-    assert "centerir_study.json: objective must be one of the reported metrics" in done.stderr
+    assert "centerir_study.json: objectives must be 1 to 3 distinct reported metrics" in done.stderr
 
 
 def test_the_contract_names_every_saved_setting():
@@ -427,5 +431,33 @@ def test_the_contract_names_every_saved_setting():
     from centerir.contract import SETTINGS_KEYS
     from tune_study.settings import StudySettings
 
-    saved = {f.name for f in fields(StudySettings)} | {"base_config", "plan"}
+    saved = {f.name for f in fields(StudySettings)} | {"base_config", "plan", "objective"}
     assert saved == SETTINGS_KEYS
+
+
+@pytest.mark.parametrize("line", ['objectives = ["mae", "few_mae"]', 'objectives = "mae, few_mae"'])
+def test_a_study_file_names_several_objectives_as_a_list_or_a_string(tmp_path, line):
+    from tune_study.settings import StudySettings, read_study_file
+
+    (tmp_path / "s.toml").write_text(line + "\n")
+    settings = StudySettings(**read_study_file(tmp_path / "s.toml"))
+    assert settings.objective_names == ("mae", "few_mae") and settings.objective == "mae"
+    assert settings.multi_objective
+
+
+def test_a_multi_objective_search_tells_optuna_every_objective(tmp_path):
+    import optuna
+
+    from search_spaces import get_space
+    from tune_study.search import make_search
+    from tune_study.settings import StudySettings
+
+    database = f"sqlite:///{tmp_path / 'o.db'}"
+    settings = StudySettings(
+        objectives="mae,subject_r2", name="mo", num_samples=4, optuna_storage=database
+    ).resolved()
+    search = make_search(settings, get_space("default"), 1).searcher.searcher
+    assert search.metric == ["mae", "subject_r2"] and search.mode == ["min", "max"]
+    study = optuna.load_study(study_name="mo", storage=database)
+    assert study.metric_names == ["mae", "subject_r2"]
+    assert [d.name for d in study.directions] == ["MINIMIZE", "MAXIMIZE"]

@@ -19,7 +19,9 @@ from centerir.bins import LabelBins
 from centerir.command_line import OneLineParser, finite_number, run_command, whole_number
 from centerir.config import ConfigError
 from centerir.contract import (
+    DEFAULT_OBJECTIVE,
     HOLDOUT_FILE,
+    MAX_OBJECTIVES,
     METRICS,
     SETTINGS_FILE,
     SUBJECT_METRICS,
@@ -40,7 +42,13 @@ from tune_study.plan import (
     split_subjects,
 )
 from tune_study.ray_compat import check_ray, set_launcher_environment
-from tune_study.settings import SYNC_SECONDS, StudySettings, check_settings, read_study_file
+from tune_study.settings import (
+    DERIVED_SETTINGS,
+    SYNC_SECONDS,
+    StudySettings,
+    check_settings,
+    read_study_file,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,9 +135,12 @@ def build_parser() -> argparse.ArgumentParser:
         "of completed trials at the same fold count (from fold 2)",
     )
     p.add_argument(
+        "--objectives",
         "--objective",
-        help=f"fold-averaged metric to search, rank and prune on (default mae): one of "
-        f"{', '.join(METRICS)}",
+        dest="objectives",
+        help="fold-averaged metric to search, rank and prune on (default mae), or up to "
+        f"{MAX_OBJECTIVES} separated by commas for a Pareto front (e.g. mae,few_mae; no "
+        f"--prune; the exported best is the front's best on the first): {', '.join(METRICS)}",
     )
     p.add_argument(
         "--holdout",
@@ -204,11 +215,12 @@ def build_space(tuning: EEGDataset, settings: StudySettings) -> SearchSpace:
 
 def check_objective(settings: StudySettings, dataset: EEGDataset) -> None:
     """Subject-level objectives need subject ids."""
-    if settings.objective in SUBJECT_METRICS and dataset.groups is None:
-        raise ConfigError(
-            f"objective {settings.objective!r} is computed over subjects and needs subject ids: "
-            "pass --groups, or choose a window-level objective such as 'mae'."
-        )
+    for name in settings.objective_names:
+        if name in SUBJECT_METRICS and dataset.groups is None:
+            raise ConfigError(
+                f"objective {name!r} is computed over subjects and needs subject ids: "
+                "pass --groups, or choose a window-level objective such as 'mae'."
+            )
 
 
 def plan_study(
@@ -308,7 +320,8 @@ def saved_settings(settings: StudySettings) -> StudySettings:
             f"(missing {SETTINGS_FILE}); check --name and --storage-path."
         )
     saved = read_settings(settings.experiment_dir())
-    for key in ("base_config", "plan"):
+    saved.setdefault("objectives", saved.get("objective", DEFAULT_OBJECTIVE))
+    for key in DERIVED_SETTINGS:
         saved.pop(key, None)
     saved.update(storage_path=settings.storage_path, name=settings.name, address=settings.address)
     try:

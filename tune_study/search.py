@@ -20,7 +20,8 @@ from tune_study.settings import StudySettings
 
 
 def make_sampler(settings: StudySettings) -> TPESampler:
-    """TPE with multivariate, grouped modelling; random for the first third of the budget."""
+    """TPE with multivariate, grouped modelling (for one objective or several); random for
+    the first third of the budget."""
     startup = min(10, max(2, settings.num_samples // 3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -54,6 +55,23 @@ def open_optuna_storage(url: str) -> optuna.storages.RDBStorage:
         ) from None
 
 
+def name_objectives(storage: optuna.storages.RDBStorage, settings: StudySettings) -> None:
+    """Create the study in the Optuna database with its directions and its objectives'
+    names, so optuna-dashboard labels them (``OptunaSearch`` then loads it)."""
+    study = optuna.create_study(
+        storage=storage,
+        study_name=settings.name,
+        directions=[
+            "minimize" if objective_mode(name) == "min" else "maximize"
+            for name in settings.objective_names
+        ],
+        load_if_exists=True,
+    )
+    with warnings.catch_warnings():  # Optuna marks it experimental
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names(list(settings.objective_names))
+
+
 def make_search(
     settings: StudySettings, space: SearchSpace, concurrency: int
 ) -> ConcurrencyLimiter:
@@ -70,11 +88,16 @@ def make_search(
             f"'{settings.space}' space for this data, so neither it nor plain MSE is enqueued",
             file=sys.stderr,
         )
-    storage = open_optuna_storage(settings.optuna_storage) if settings.optuna_storage else None
+    storage = None
+    if settings.optuna_storage:
+        storage = open_optuna_storage(settings.optuna_storage)
+        name_objectives(storage, settings)
+    names = settings.objective_names
+    modes = [objective_mode(name) for name in names]
     searcher = StatusAwareOptunaSearch(
         space=space,
-        metric=settings.objective,
-        mode=objective_mode(settings.objective),
+        metric=list(names) if settings.multi_objective else names[0],
+        mode=modes if settings.multi_objective else modes[0],
         points_to_evaluate=points or None,
         sampler=make_sampler(settings),
         study_name=settings.name,

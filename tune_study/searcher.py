@@ -33,6 +33,8 @@ class StatusAwareOptunaSearch(OptunaSearch):
             return super().suggest(trial_id)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
+        if isinstance(self.metric, list):
+            return  # Optuna keeps no intermediate values for several objectives
         # Intermediate values are the running fold means; a diverged trial may have none.
         value = result.get(self.metric)
         if result.get(STATUS) == Status.DIVERGED or value is None or value != value:

@@ -34,10 +34,11 @@ from centerir.command_line import URI
 from centerir.config import Config, ConfigError, read_mapping, shown
 from centerir.contract import (
     DEFAULT_OBJECTIVE,
+    MAX_OBJECTIVES,
     MAX_OUTER_FOLDS,
-    METRICS,
     UserError,
     outer_fold_folder,
+    parse_objectives,
 )
 from search_spaces import SPACES, get_space
 
@@ -74,7 +75,9 @@ class StudySettings:
     time_budget: float | None = None  # seconds for the whole study
     optuna_storage: str | None = None  # e.g. sqlite:///study.db
     prune: bool = False
-    objective: str = DEFAULT_OBJECTIVE  # fold-averaged metric searched, ranked and pruned on
+    # fold-averaged metrics searched and ranked on, comma-separated: one (also pruned on), or
+    # up to MAX_OBJECTIVES for a Pareto front whose exported best is the first's lowest
+    objectives: str = DEFAULT_OBJECTIVE
     holdout: float | None = None  # share of subjects set aside; None: 0.2 when it fits, else 0
     outer_folds: int | None = None  # nested CV: a whole study per outer fold (no hold-out)
     dashboard_host: str = "127.0.0.1"
@@ -85,6 +88,20 @@ class StudySettings:
     @property
     def uses_demo(self) -> bool:
         return self.x is None
+
+    @property
+    def objective_names(self) -> tuple[str, ...]:
+        """The objectives, in order (``objectives="mae,few_mae"`` -> ``("mae", "few_mae")``)."""
+        return parse_objectives(self.objectives)
+
+    @property
+    def objective(self) -> str:
+        """The first objective: pruned on, shown first, the exported best's lowest."""
+        return self.objective_names[0]
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objective_names) > 1
 
     def resolved(self) -> StudySettings:
         """Fill demo/data-dependent defaults."""
@@ -122,6 +139,20 @@ class StudySettings:
 
 
 FLAG_NAMES = [f.name for f in fields(StudySettings) if f.name not in ("ranges", "config")]
+# What an experiment's settings file holds beyond the fields: for its readers, not a setting.
+DERIVED_SETTINGS = ("base_config", "plan", "objective")
+
+
+def objectives_of_study_file(values: dict[str, Any], path: Path) -> None:
+    """A study file's ``objective`` (one metric) or ``objectives`` (a comma-separated string
+    or a list of names), as the ``objectives`` setting, in place."""
+    if "objective" in values:
+        if "objectives" in values:
+            raise ConfigError(f"{path}: give 'objectives' or 'objective', not both.")
+        values["objectives"] = values.pop("objective")
+    names = values.get("objectives")
+    if isinstance(names, list) and names and all(isinstance(name, str) for name in names):
+        values["objectives"] = ",".join(names)
 
 
 def read_study_file(path: Path) -> dict[str, Any]:
@@ -130,6 +161,7 @@ def read_study_file(path: Path) -> dict[str, Any]:
     if path.suffix.lower() != ".toml":
         raise ConfigError(f"{path}: expected a .toml study file, got {path.suffix or 'no'} suffix.")
     values = read_mapping(path)
+    objectives_of_study_file(values, path)
     unknown = sorted(set(values) - set(FLAG_NAMES) - {"ranges", "config"})
     if unknown:
         raise ConfigError(
@@ -180,6 +212,15 @@ def is_local_path(value: str) -> bool:
     return value.isprintable() and value != "" and not URI.match(value)
 
 
+def objectives_problem(text: str) -> str | bool:
+    """True for a valid ``objectives`` value, else what is wrong with it."""
+    try:
+        parse_objectives(text)
+    except ValueError as err:
+        return str(err)
+    return True
+
+
 LOCAL_FILE = "a local file path (not empty, no control characters, no URI like s3://)"
 # setting -> (test of a value of the right kind, what the test asks for)
 RULES: dict[str, tuple[Callable[[Any], Any], str]] = {
@@ -202,9 +243,9 @@ RULES: dict[str, tuple[Callable[[Any], Any], str]] = {
     ),
     "time_budget": (lambda seconds: seconds > 0, "> 0 seconds"),
     "optuna_storage": (lambda url: "://" in url, "a database URL like sqlite:///study.db"),
-    "objective": (
-        lambda key: key in METRICS,
-        f"one of the reported metrics ({', '.join(METRICS)})",
+    "objectives": (
+        objectives_problem,
+        f"1 to {MAX_OBJECTIVES} distinct reported metrics separated by commas",
     ),
     "holdout": (
         lambda share: 0 <= share <= MAX_HOLDOUT,
@@ -216,11 +257,16 @@ RULES: dict[str, tuple[Callable[[Any], Any], str]] = {
 
 
 def check_rules(settings: StudySettings) -> None:
-    """Each setting that is given against its rule in :data:`RULES`."""
+    """Each setting that is given against its rule in :data:`RULES` (a rule's test may
+    return a reason instead of False, said before the rule)."""
     for key, (ok, rule) in RULES.items():
         value = getattr(settings, key)
-        if value is not None and not ok(value):
-            raise ConfigError(f"{key} must be {rule}, got {key}={shown(value)}.")
+        if value is None:
+            continue
+        verdict = ok(value)
+        if isinstance(verdict, str) or not verdict:
+            reason = f" ({verdict})" if isinstance(verdict, str) else ""
+            raise ConfigError(f"{key} must be {rule}, got {key}={shown(value)}{reason}.")
 
 
 def check_dashboard_host(host: str) -> None:
@@ -278,6 +324,11 @@ def check_settings(settings: StudySettings) -> None:
         raise ConfigError("--x and --y must be given together (or neither, for the demo data).")
     if settings.groups is not None and settings.x is None:
         raise ConfigError("--groups needs --x and --y.")
+    if settings.prune and settings.multi_objective:
+        raise ConfigError(
+            f"prune cannot be used with several objectives (objectives={settings.objectives!r}): "
+            "fold pruning compares one running value; drop --prune or give one objective."
+        )
     if settings.outer_folds is not None and settings.holdout:
         raise ConfigError(
             f"holdout must be 0 or unset with outer_folds (each outer fold's subjects are "

@@ -119,16 +119,13 @@ def make_trainable(
     return tune.with_resources(trainable, {"cpu": settings.cpus_per_trial, "gpu": gpus_per_trial})
 
 
-def progress_table(objective: str) -> tune.CLIReporter:
-    """A compact trial table every 15 s: status, folds done, running objective, parameters."""
+def progress_table(objectives: tuple[str, ...]) -> tune.CLIReporter:
+    """A compact trial table every 15 s: status, folds done, running objectives (with the
+    first one's std), parameters."""
+    shown = [*objectives[:1], std_key(objectives[0]), *objectives[1:]]
     return tune.CLIReporter(
         parameter_columns=["lr", "boundaries", "k", "lambda"],
-        metric_columns={
-            FOLDS_DONE: "folds",
-            objective: objective,
-            std_key(objective): std_key(objective),
-            STATUS: "outcome",
-        },
+        metric_columns={FOLDS_DONE: "folds", **{name: name for name in shown}, STATUS: "outcome"},
         max_report_frequency=15,
         # no sort_by_metric: Ray's sort fails on a trial the time budget stopped before its
         # first fold (no metric to compare)
@@ -182,7 +179,7 @@ def make_tuner(settings: StudySettings, space: SearchSpace, trainable, gpus: flo
             name=settings.name,
             storage_path=str(directory.parent),
             failure_config=tune.FailureConfig(max_failures=MAX_FAILURES),
-            progress_reporter=progress_table(settings.objective),
+            progress_reporter=progress_table(settings.objective_names),
             sync_config=tune.SyncConfig(sync_period=SYNC_SECONDS),
             # the rows results reads back (Tune adds no loggers of its own: see ray_compat)
             callbacks=[JsonLoggerCallback(), CSVLoggerCallback(), KeepRowsOnRetry()],
@@ -242,6 +239,13 @@ def run_study(
     return code
 
 
+def objectives_said(settings: StudySettings) -> str:
+    """``objective mae``, or ``objectives mae, few_mae (Pareto front)``."""
+    if not settings.multi_objective:
+        return f"objective {settings.objective}"
+    return f"objectives {', '.join(settings.objective_names)} (Pareto front)"
+
+
 def search_and_refit(study: Planned, dataset: EEGDataset, gpus: float, outer: bool) -> None:
     """One study, in the running Ray: its files, the search, the held-out refits."""
     settings, plan = study.settings, study.plan
@@ -249,7 +253,7 @@ def search_and_refit(study: Planned, dataset: EEGDataset, gpus: float, outer: bo
     print(
         f"{'outer fold study' if outer else 'experiment'}: {directory} ({settings.num_samples} "
         f"trials x {settings.folds} folds x <= {settings.epochs} epochs on {dataset.source}, "
-        f"objective {settings.objective}; {settings.cpus_per_trial:g} CPU and {gpus:g} GPU "
+        f"{objectives_said(settings)}; {settings.cpus_per_trial:g} CPU and {gpus:g} GPU "
         f"per trial)\nheld-out subjects: {plan.holdout_reason}\n{plan.lambda_note}",
         file=sys.stderr,
     )
@@ -291,6 +295,7 @@ def saved_settings_of(settings: StudySettings) -> dict:
         if saved[key] is not None:
             saved[key] = str(Path(saved[key]).resolve())
     saved["base_config"] = settings.base_config().to_dict()
+    saved["objective"] = settings.objective
     return saved
 
 
