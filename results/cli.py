@@ -16,7 +16,7 @@ from centerir.command_line import (
     run_command,
     whole_number,
 )
-from centerir.contract import STATUS, UserError
+from centerir.contract import STATUS, Status, UserError
 from results.experiment import ExperimentError, study_settings, trials_only
 from results.export import (
     CONFIG_SUFFIXES,
@@ -116,6 +116,32 @@ def output_files(args: argparse.Namespace) -> list[tuple[Path, str]]:
     return files
 
 
+def within_or_equal(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies inside it (both made absolute)."""
+    path, folder = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
+    return path == folder or folder in path.parents
+
+
+def check_export_folder(args: argparse.Namespace) -> None:
+    """A folder ``--export``: a folder or nothing there yet, in a writable place, sharing no
+    path with the other outputs."""
+    export = args.export
+    if os.path.lexists(export) and not export.is_dir():
+        raise UserError(
+            f"{export}: expected a folder for the exported configs (a path without suffix), "
+            "got a file."
+        )
+    check_output_files([(export / "rank1.json", "an exported config")])
+    others = [(path, f"--{name}") for name in ("csv", "parquet", "report")
+              if (path := getattr(args, name)) is not None]  # fmt: skip
+    for path, flag in others:
+        if within_or_equal(path, export) or within_or_equal(export, path):
+            raise UserError(
+                f"{export}: expected a folder of its own for --export, got {flag} {path} "
+                "there too; give them separate places."
+            )
+
+
 def folder_files(study: Study, args: argparse.Namespace) -> list[tuple[Path, str]]:
     """The files a folder ``--export`` writes for ``study``."""
     if not is_folder_export(args.export):
@@ -127,6 +153,21 @@ def folder_files(study: Study, args: argparse.Namespace) -> list[tuple[Path, str
             ".json file for ranks 1..N."
         )
     paths = folder_export_paths(study.ranked, args.export, args.export_top)
+    stale = (
+        sorted(
+            path.name
+            for path in args.export.glob("rank*.json")
+            if path not in paths and path.is_file()
+        )
+        if args.export.is_dir()
+        else []
+    )
+    if stale:
+        raise UserError(
+            f"{args.export}: expected a folder holding no other export, got {stale[0]}"
+            f"{f' and {len(stale) - 1} more' if len(stale) > 1 else ''} that this export "
+            "would not replace; give an empty or new folder."
+        )
     return [(path, "an exported config") for path in paths]
 
 
@@ -140,12 +181,7 @@ def check_outputs(args: argparse.Namespace) -> None:
                 f"for --export, got {export.suffix} suffix."
             )
     if is_folder_export(export):
-        if os.path.lexists(export) and not export.is_dir():
-            raise UserError(
-                f"{export}: expected a folder for the exported configs (a path without "
-                "suffix), got a file."
-            )
-        check_output_files([(export / "rank1.json", "an exported config")])
+        check_export_folder(args)
     check_output_files(output_files(args))
     if args.parquet is not None:
         try:
@@ -186,13 +222,20 @@ def checked_study(experiment: Path) -> Study:
     if candidates(study.ranked).empty:
         trials = trials_only(study.frame)
         statuses = ", ".join(f"{n} {s}" for s, n in trials[STATUS].value_counts().items())
+        complete = trials[trials[STATUS] == Status.COMPLETE]
+        valueless = [name for name in study.objectives if complete[name].isna().all()]
+        if len(complete) and valueless:
+            raise ExperimentError(
+                f"{experiment}: no complete trial to rank: none has a value of "
+                f"{', '.join(valueless)} (no test window in that region in any fold); rank it "
+                "by other --objectives."
+            )
         raise ExperimentError(f"{experiment}: no complete trial to rank ({statuses}).")
     return study
 
 
 def write_outputs(study: Study, args: argparse.Namespace) -> None:
-    """Write the exported configs, tables and report asked for (every file checked first)."""
-    check_output_files(output_files(args) + folder_files(study, args))
+    """Write the exported configs, tables and report asked for (each checked beforehand)."""
     if args.export:
         note = export_note(study)
         export = export_folder if is_folder_export(args.export) else export_configs
@@ -221,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
         print(printable(ranking_text(args.experiment, args.top)))
         return 0
     study = checked_study(args.experiment)
+    check_output_files(output_files(args) + folder_files(study, args))
     print(printable("\n".join(summary_lines(study, args.top))))
     write_outputs(study, args)
     return 0

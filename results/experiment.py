@@ -279,7 +279,7 @@ def saved_objectives(settings: dict[str, Any], file: Path) -> tuple[str, ...]:
         raise ExperimentError(
             f"{file}: expected objectives among the reported metrics, got {text!r:.60} ({err})."
         ) from None
-    first = settings.get("objective", names[0])
+    first = settings.get("objective", names[0]) if "objectives" in settings else names[0]
     if first != names[0]:
         raise ExperimentError(
             f"{file}: expected objective to be the first of objectives {text!r:.60}, got "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,15 @@ def folder_export_paths(ranked: pd.DataFrame, folder: Path, n: int) -> list[Path
     configuration of :func:`choice_set`."""
     rows = choice_set(ranked, n)
     return [
-        folder / f"rank{rank}_{trial_id}.json"
+        folder / f"rank{rank}_{file_name_part(trial_id)}.json"
         for rank, trial_id in zip(rows["rank"], rows["trial_id"], strict=True)
     ]
+
+
+def file_name_part(text: str) -> str:
+    """``text`` as part of a file name: letters, digits, '-' and '_' only (a trial id read
+    from a file may hold anything, '/' and '..' included), at most 64 characters."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text)[:64]
 
 
 def export_folder(

@@ -93,6 +93,9 @@ def param_importances(
     study, how = trials_study(ranked, objectives)
     if study is None:
         return {}, how
+    constant = [name for name in objectives if candidates(ranked)[name].nunique() < 2]
+    if constant:  # fANOVA has no variance to share out
+        return {}, f"every complete trial has the same {constant[0]}"
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=IMPORTANCE_SEED)
     return {
         name: optuna.importance.get_param_importances(
@@ -162,14 +165,11 @@ def importance_bars(ranked: pd.DataFrame, objectives: Sequence[str]) -> Figure:
 
 def parallel_coordinates(ranked: pd.DataFrame, objectives: Sequence[str]) -> Figure:
     """Optuna's parallel-coordinates plot: each complete trial a line through its
-    hyperparameters, coloured by the first objective."""
-    study, how = trials_study(ranked, objectives)
+    hyperparameters, coloured by the first objective (drawn from a study of that objective
+    alone, so Optuna shades by its direction: the best trials darkest)."""
+    study, how = trials_study(ranked, objectives[:1])
     if study is None:
         return no_figure(f"no parallel-coordinates plot: {how}")
     return optuna_figure(
-        lambda: optuna_plots.plot_parallel_coordinate(
-            study, target=lambda trial: trial.values[0], target_name=objectives[0]
-        ),
-        9,
-        4.5,
+        lambda: optuna_plots.plot_parallel_coordinate(study, target_name=objectives[0]), 9, 4.5
     )

@@ -128,6 +128,7 @@ def fold_spread(ranked: pd.DataFrame, objective: str, top: int = 10) -> Figure:
 MARKED_ROLES = {  # role -> (marker, colour, size) on the Pareto plot, drawn in this order
     Role.PLAIN_MSE: ("s", "tab:green", 160),
     Role.MEAN_PREDICTOR: ("X", "tab:gray", 160),
+    Role.MEDIAN_PREDICTOR: ("P", "tab:brown", 160),
     Role.PUBLISHED: ("*", "tab:red", 110),  # on top: plain MSE often lies at the same place
 }
 
@@ -135,7 +136,7 @@ MARKED_ROLES = {  # role -> (marker, colour, size) on the Pareto plot, drawn in 
 def pareto_scatter(ranked: pd.DataFrame, objectives: tuple[str, ...]) -> Figure:
     """The complete candidates on the first two objectives, the Pareto front (front 1 on
     all objectives) drawn solid, and the published configuration, plain MSE and the mean
-    predictor marked."""
+    and median predictors marked."""
     x_name, y_name = objectives[:2]
     fig, ax = plt.subplots(figsize=(7, 5))
     rows = candidates(ranked)

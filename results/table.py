@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from centerir.contract import (
@@ -11,6 +12,7 @@ from centerir.contract import (
     FOLDS_DONE,
     FOLDS_TOTAL,
     MESSAGE,
+    MODEL_FREE_ROLES,
     PUBLISHED,
     ROLE,
     ROLE_LABELS,
@@ -39,10 +41,11 @@ def table_columns(ranked: pd.DataFrame, objectives: Sequence[str]) -> list[str]:
 
 def fold_summary(row: pd.Series, objective: str) -> str:
     """``"2.012 ± 0.141 [1.850, 2.204]"``: mean ± std over folds [lowest, highest fold]."""
-    folds = row[folds_key(objective)]
-    return (
-        f"{row[objective]:.4g} ± {row[std_key(objective)]:.3g} [{min(folds):.4g}, {max(folds):.4g}]"
-    )
+    values = row.get(folds_key(objective))
+    folds = np.asarray(values if isinstance(values, list) else [], dtype=float)
+    folds = folds[np.isfinite(folds)]  # a fold with no window in a region has no value
+    spread = f" [{folds.min():.4g}, {folds.max():.4g}]" if folds.size else ""
+    return f"{row[objective]:.4g} ± {row[std_key(objective)]:.3g}{spread}"
 
 
 def format_front(ranked: pd.DataFrame, objectives: Sequence[str]) -> list[str]:
@@ -73,12 +76,13 @@ def format_front(ranked: pd.DataFrame, objectives: Sequence[str]) -> list[str]:
         f"values); the exported best is the front's best {objectives[0]}:",
         table.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
     ]
-    if all((rows[ROLE] == str(Role.MEAN_PREDICTOR)).any() for rows in dominators):
+    constants = [str(role) for role in MODEL_FREE_ROLES]
+    if all(rows[ROLE].isin(constants).any() for rows in dominators):
         lines.insert(
             0,
-            "WARNING: predicting the training mean dominates every configuration on the "
-            f"Pareto front (no worse on each of {', '.join(objectives)}, better on one): the "
-            "search found nothing usable.",
+            "WARNING: predicting a constant (the training mean or median) dominates every "
+            f"configuration on the Pareto front (no worse on each of {', '.join(objectives)}, "
+            "better on one): the search found nothing usable.",
         )
     return lines
 
@@ -131,8 +135,8 @@ def format_ranking(
     if len(valueless):
         lines.append(
             f"WARNING: {len(valueless)} complete row(s) have no {' or '.join(objectives)} (no "
-            "test window in that region in any fold): they are not ranked; choose another "
-            "--objective."
+            "test window in that region in any fold): they are not ranked; choose other "
+            "--objectives."
         )
     paper = ranked[(ranked[ROLE] == str(Role.PUBLISHED)) & ranked["rank"].notna()]
     if len(paper):

@@ -162,7 +162,7 @@ def test_summary_shows_the_front_with_fold_spread_and_what_dominates_it(pareto_e
     assert "hyperparameter importance for mae" in text
     assert "hyperparameter importance for few_mae" in text
     # the mean predictor (2.2, 6.0) dominates no front config; plain MSE (1.9, 4.5) beats none
-    assert "WARNING: predicting the training mean dominates" not in text
+    assert "WARNING: predicting a constant" not in text
 
 
 def test_a_front_the_mean_predictor_dominates_leads_with_a_warning(pareto_experiment):
@@ -171,7 +171,7 @@ def test_a_front_the_mean_predictor_dominates_leads_with_a_warning(pareto_experi
         {str(Role.MEAN_PREDICTOR): report(scores(1.0, 1.0))},
     )
     lines = summary_lines(open_study(pareto_experiment), 10)
-    assert lines[0].startswith("WARNING: predicting the training mean dominates")
+    assert lines[0].startswith("WARNING: predicting a constant (the training mean or median)")
 
 
 def test_folder_export_writes_every_front_config_for_centerir(pareto_experiment, tmp_path):
@@ -211,3 +211,66 @@ def test_folder_export_onto_a_file_is_refused_before_anything(pareto_experiment,
     (tmp_path / "pareto").write_text("mine")
     assert results_main([str(pareto_experiment), "--export", str(tmp_path / "pareto")]) == 2
     assert (tmp_path / "pareto").read_text() == "mine"
+
+
+def run_results(*args, capsys) -> tuple[int, str, str]:
+    code = results_main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_folder_export_sharing_a_path_with_another_output_writes_nothing(
+    pareto_experiment, tmp_path, capsys
+):
+    for other in (["--csv", tmp_path / "c1"], ["--report", tmp_path / "c1" / "r"]):
+        code, out, err = run_results(
+            pareto_experiment, "--export", tmp_path / "c1", *other, capsys=capsys
+        )
+        assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+        assert "expected a folder of its own for --export" in err
+        assert not (tmp_path / "c1").exists()
+
+
+def test_refusals_that_need_the_study_come_before_its_summary(pareto_experiment, tmp_path, capsys):
+    code, out, err = run_results(
+        pareto_experiment, "--export", tmp_path / "p", "--export-top", "2", capsys=capsys
+    )
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+
+
+def test_a_folder_export_refuses_a_folder_holding_another_export(
+    pareto_experiment, tmp_path, capsys
+):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "rank7_deadbeef.json").write_text("{}")
+    code, out, err = run_results(pareto_experiment, "--export", tmp_path / "p", capsys=capsys)
+    assert code == 2 and out == "" and "got rank7_deadbeef.json that this export" in err
+    assert [path.name for path in (tmp_path / "p").iterdir()] == ["rank7_deadbeef.json"]
+
+
+def test_a_hostile_trial_id_cannot_steer_an_export_out_of_its_folder(pareto_experiment, tmp_path):
+    result = pareto_experiment / "t_ccc" / "result.json"
+    row = json.loads(result.read_text())
+    result.write_text(json.dumps({**row, "trial_id": "x/../../../ESCAPED"}) + "\n")
+    assert results_main([str(pareto_experiment), "--export", str(tmp_path / "p")]) == 0
+    names = sorted(path.name for path in (tmp_path / "p").iterdir())
+    assert names[-1] == "rank3_x__________ESCAPED.json"  # "/" and "." as "_"
+    assert [path.parent for path in tmp_path.rglob("*ESCAPED*")] == [tmp_path / "p"]
+
+
+def test_an_objective_every_trial_shares_gives_no_importance_and_no_crash(pareto_experiment):
+    for trial_id in ("aaa", "bbb", "ccc", "ddd"):
+        result = pareto_experiment / f"t_{trial_id}" / "result.json"
+        row = json.loads(result.read_text())
+        row.update(few_mae=4.0, few_mae_folds=[4.0, 4.0, 4.0])
+        result.write_text(json.dumps(row) + "\n")
+    text = "\n".join(summary_lines(open_study(pareto_experiment), 10))
+    assert "none (every complete trial has the same few_mae)" in text
+
+
+def test_the_fold_range_skips_folds_without_a_value():
+    from results.table import fold_summary
+
+    row = pd.Series({"few_mae": 3.5, "few_mae_std": 0.7, "few_mae_folds": [np.nan, 3.0, 4.0]})
+    assert fold_summary(row, "few_mae") == "3.5 ± 0.7 [3, 4]"
+    assert fold_summary(pd.Series({"mae": 2.0, "mae_std": 0.1}), "mae") == "2 ± 0.1"

@@ -104,10 +104,11 @@ class StudySettings:
         return len(self.objective_names) > 1
 
     def resolved(self) -> StudySettings:
-        """Fill demo/data-dependent defaults."""
+        """Fill demo/data-dependent defaults; the objectives spelled plainly (``mae,few_mae``)."""
         defaults = DEMO_DEFAULTS if self.uses_demo else DATA_DEFAULTS
         return replace(
             self,
+            objectives=",".join(self.objective_names),
             **{
                 key: getattr(self, key) if getattr(self, key) is not None else value
                 for key, value in defaults.items()
@@ -151,7 +152,12 @@ def objectives_of_study_file(values: dict[str, Any], path: Path) -> None:
             raise ConfigError(f"{path}: give 'objectives' or 'objective', not both.")
         values["objectives"] = values.pop("objective")
     names = values.get("objectives")
-    if isinstance(names, list) and names and all(isinstance(name, str) for name in names):
+    if isinstance(names, list):
+        if not names or not all(isinstance(name, str) and "," not in name for name in names):
+            raise ConfigError(
+                f"{path}: objectives must be a list of metric names (or one string of them "
+                f"separated by commas), got objectives={shown(names)}."
+            )
         values["objectives"] = ",".join(names)
 
 
