@@ -57,6 +57,7 @@ UPPER_LIMITS = {  # key -> (largest value, why)
 # k as text: ASCII digits only (int() also reads full-width ones), "-" or "," between.
 K_TEXT = re.compile(r"\s*[0-9]+\s*(?:[-,]\s*[0-9]+\s*)*")
 K_FORMS = "group sizes like '1-3-5-15', '1,3,5,15' or [1, 3, 5, 15]"
+PRECISIONS = ("fp32", "bf16")  # arithmetic of the training forward pass (see Config.precision)
 
 
 def shown(value: Any, width: int = 60) -> str:
@@ -155,6 +156,9 @@ class Config:
     many_shot: int = 100  # ... and with more than this, "many-shot"
     subject_few_shot: int = 3  # the same for subject-level metrics, in training subjects
     subject_many_shot: int = 10
+    # "bf16": the training forward pass under bfloat16 autocast on CUDA (loss terms, weights
+    # and evaluation stay float32); on a CPU it trains in fp32 (bf16 autocast gave 1.03x there)
+    precision: str = "fp32"
 
     def __post_init__(self):
         checks = [
@@ -187,6 +191,7 @@ class Config:
                 0 <= self.subject_few_shot <= self.subject_many_shot,
                 "between 0 and subject_many_shot",
             ),
+            ("precision", self.precision in PRECISIONS, f"one of {PRECISIONS}"),
         ]
         try:
             check_k_set(self.k)

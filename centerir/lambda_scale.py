@@ -52,7 +52,7 @@ def centerir_gradient_ratio(
     start.model.train()
     ratios = []
     batches = start.batches(dataset, fit_index, config.batch_size, device)
-    for (x, y, _), _ in zip(batches, range(n_batches), strict=False):
+    for (x, y), _ in zip(batches, range(n_batches), strict=False):
         prediction, features = start.model(x)
         centerir = start.criterion(features, y)
         if centerir.item() > 0:

@@ -2,6 +2,10 @@
 
 Everything fitted from data here (label bins, channel statistics, weights) sees only the
 ``fit`` indices it is given; the validation indices only choose the epoch.
+
+Within an epoch the host never waits for the device (unless the pipeline asks it to): the
+loss is summed on the device and checked once per epoch, and batches come from
+:mod:`centerir.device_batches`. A NaN loss still stops the fold as diverged, with its epoch.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from centerir.batches import ChannelStandardizer, iterate_batches, predict_indices
+from centerir.batches import ChannelStandardizer, StreamedWindows
 from centerir.config import Config, ConfigError
 from centerir.contract import Status
 from centerir.data import EEGDataset
+from centerir.device_batches import OVERLAPPED, FoldWindows, Pipeline, fold_windows
 from centerir.loss import CenterIRLoss
 from centerir.model import CNNBiLSTM, n_parameters
 
@@ -157,12 +162,78 @@ class TrainingStart:
 
     def batches(
         self, dataset: EEGDataset, fit_index: np.ndarray, batch_size: int, device: torch.device
-    ) -> Iterator[tuple[torch.Tensor, torch.Tensor, np.ndarray]]:
-        """One epoch of shuffled batches: (x (b, 1, C, T), y (b, 1), dataset indices (b,))."""
-        for x, batch in iterate_batches(
-            dataset, fit_index, batch_size, self.standardizer, device, self.generator
-        ):
-            yield x, self.targets[batch].unsqueeze(1).to(device), batch
+    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of shuffled batches, streamed: (x (b, 1, C, T), y (b, 1))."""
+        windows = StreamedWindows(dataset, fit_index, None, self.standardizer, self.targets, device)
+        return windows.training_batches(self.generator, batch_size)
+
+
+def training_precision(config: Config, device: torch.device) -> str:
+    """The arithmetic of the training forward pass: "bf16" when the config asks for it and
+    ``device`` is CUDA, else "fp32" (a CPU trains a bf16 config in fp32)."""
+    return "bf16" if config.precision == "bf16" and device.type == "cuda" else "fp32"
+
+
+def precision_note(config: Config, device: torch.device) -> str:
+    """A line for the user when the config's precision does not apply on ``device``."""
+    used = training_precision(config, device)
+    if used == config.precision:
+        return ""
+    return f"precision {config.precision} applies on CUDA only: training in {used} on {device}"
+
+
+def forward(model: CNNBiLSTM, x: torch.Tensor, precision: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The model's (prediction (B, 1), features (B, D)) for x (B, 1, C, T), float32.
+
+    ``precision`` "bf16" (CUDA): under bfloat16 autocast, cast back to float32 so that MSE
+    and CenterIR (its group sums) are computed in float32.
+    """
+    if precision != "bf16":
+        return model(x)
+    with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16):
+        prediction, features = model(x)
+    return prediction.float(), features.float()
+
+
+def train_epoch(
+    start: TrainingStart,
+    windows: FoldWindows,
+    optimizer: torch.optim.Optimizer,
+    config: Config,
+    precision: str,
+    sync_each_step: bool,
+    shares: list[torch.Tensor] | None = None,
+) -> tuple[float, str]:
+    """One epoch over the fit windows; returns (mean training loss, "" or what became NaN
+    or inf).
+
+    Each step's loss times its batch size is summed in float64 on the device and the sum is
+    read once, after the epoch: a NaN or inf loss shows there, with its epoch. With
+    ``sync_each_step`` each loss is checked and read on the host instead (a NaN stops
+    before its step); the sum is the same bit for bit. ``shares``: a list to append each
+    batch's lambda * :func:`gradient_ratio` to (when lambda > 0).
+    """
+    model, device = start.model, next(start.model.parameters()).device
+    model.train()
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    count = 0
+    for x, y in windows.training_batches(start.generator, config.batch_size):
+        prediction, features = forward(model, x, precision)
+        mse = F.mse_loss(prediction, y)
+        centerir = start.criterion(features, y)
+        loss = mse + config.lambda_ * centerir
+        if sync_each_step and not torch.isfinite(loss):
+            return math.nan, f"loss became {loss.item()}"
+        if shares is not None and config.lambda_ > 0:
+            shares.append(config.lambda_ * gradient_ratio(mse, centerir, features).detach())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        size = len(y)
+        total += (loss.item() if sync_each_step else loss.detach().double()) * size
+        count += size
+    mean = float(total) / count
+    return mean, "" if math.isfinite(mean) else f"loss became {mean}"
 
 
 def fit_model(
@@ -174,6 +245,7 @@ def fit_model(
     seed: int,
     epochs: int | None = None,
     on_epoch: EpochHook | None = None,
+    pipeline: Pipeline = OVERLAPPED,
 ) -> FitOutcome:
     """Train on ``fit_index``; keep the epoch with the lowest MAE on ``val_index``.
 
@@ -182,10 +254,16 @@ def fit_model(
     validation improvement. A NaN or inf loss, weight or validation MAE stops training with
     status diverged (``message`` says what and in which epoch). During
     epoch 1 the CenterIR term's pull on the features is measured (:func:`gradient_ratio`,
-    times lambda; 0 when lambda is 0).
+    times lambda; 0 when lambda is 0). ``pipeline`` says how batches reach the device and
+    when the host waits (:mod:`centerir.device_batches`); on a CPU every pipeline trains
+    the same model bit for bit.
     """
     start = TrainingStart.seeded(config, dataset, fit_index, device, seed)
-    model, criterion, standardizer = start.model, start.criterion, start.standardizer
+    model, standardizer = start.model, start.standardizer
+    windows = fold_windows(
+        dataset, fit_index, val_index, standardizer, start.targets, device, pipeline
+    )
+    precision = training_precision(config, device)
     optimizer = torch.optim.Adam(
         model.parameters(),
         lr=config.lr,
@@ -197,28 +275,20 @@ def fit_model(
     shares: list[torch.Tensor] = []
     epoch = 0
     for epoch in range(1, epochs + 1):
-        model.train()
-        total, count, problem = 0.0, 0, ""
-        for x, y, batch in start.batches(dataset, fit_index, config.batch_size, device):
-            prediction, features = model(x)
-            mse = F.mse_loss(prediction, y)
-            centerir = criterion(features, y)
-            loss = mse + config.lambda_ * centerir
-            if not torch.isfinite(loss):
-                problem = f"loss became {loss.item()}"
-                break
-            if epoch == 1 and config.lambda_ > 0:
-                shares.append(config.lambda_ * gradient_ratio(mse, centerir, features).detach())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-            count += len(batch)
+        train_loss, problem = train_epoch(
+            start,
+            windows,
+            optimizer,
+            config,
+            precision,
+            pipeline.sync_each_step,
+            shares if epoch == 1 else None,
+        )
         # The last step of a finite loss can still leave NaN weights, or finite weights
         # whose predictions overflow.
         val_mae, problem = math.nan, problem or non_finite_weights(model)
         if val_index is not None and not problem:
-            predictions = predict_indices(model, dataset, val_index, standardizer, device)
+            predictions = windows.predict_val(model)
             val_mae = float(np.mean(np.abs(predictions - dataset.y[val_index])))
             problem = "" if math.isfinite(val_mae) else f"validation MAE became {val_mae}"
         if problem:
@@ -228,12 +298,12 @@ def fit_model(
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if on_epoch is not None:
             on_epoch(
-                epoch, {"train_loss": total / count, "val_mae": val_mae, "best_epoch": best_epoch}
+                epoch, {"train_loss": train_loss, "val_mae": val_mae, "best_epoch": best_epoch}
             )
         if val_index is not None and config.patience and epoch - best_epoch >= config.patience:
             break
     if val_index is None:  # the last epoch's model, unless its finite weights overflow
-        predictions = predict_indices(model, dataset, fit_index, standardizer, device)
+        predictions = windows.predict_fit(model)
         if not np.isfinite(predictions).all():
             problem = "predictions on the training windows became NaN or inf"
             return diverged(start, epoch, epoch, shares, divergence(config, problem, epoch))
@@ -267,11 +337,15 @@ def divergence(config: Config, what: str, epoch: int) -> str:
 
 def non_finite_weights(model: torch.nn.Module) -> str:
     """ "weights 'name' became NaN or inf" for the first such tensor of the model's state
-    (parameters and batch-norm statistics), or "" when all are finite."""
-    for name, values in model.state_dict().items():
-        if values.is_floating_point() and not torch.isfinite(values).all():
-            return f"weights {name!r} became NaN or inf"
-    return ""
+    (parameters and batch-norm statistics), or "" when all are finite. The host reads one
+    flag per call, not one per tensor."""
+    state = model.state_dict().items()
+    floats = [(name, values) for name, values in state if values.is_floating_point()]
+    finite = torch.stack([torch.isfinite(values).all() for _, values in floats])
+    if bool(finite.all()):
+        return ""
+    first = int(torch.argmin(finite.int()))
+    return f"weights {floats[first][0]!r} became NaN or inf"
 
 
 def mean_share(shares: list[torch.Tensor]) -> float:
