@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from centerir.baselines import constant_predictor_cv
@@ -28,7 +29,7 @@ from centerir.command_line import (
     run_command,
     whole_number,
 )
-from centerir.config import Config, ConfigError, format_k, load_config
+from centerir.config import PRECISIONS, Config, ConfigError, format_k, load_config
 from centerir.contract import Role, Status, UserError, std_key, write_json_file
 from centerir.cv import (
     Callback,
@@ -39,11 +40,13 @@ from centerir.cv import (
     cross_validate,
 )
 from centerir.data import DataError, EEGDataset, check_for_cv, check_window_length, load_dataset
+from centerir.data_meta import META_FILE, meta_path
 from centerir.demo import make_demo_dataset
 from centerir.model import min_n_times
-from centerir.persist import load_model_file, predict_windows, save_model_file
+from centerir.persist import DATA_META_KEY, load_model_file, predict_windows, save_model_file
+from centerir.prepare_cli import add_prepare_parser, run_prepare
 from centerir.runtime import configure_runtime
-from centerir.training import check_model_size, fit_model, resolve_device
+from centerir.training import check_model_size, fit_model, precision_note, resolve_device
 
 EXIT_CODES = (
     "exit codes: 0 done; 1 a bug in centerir (with a traceback); 2 bad input (one line, "
@@ -62,6 +65,7 @@ FLAG_KEYS = {  # command-line flag dest -> config key
     "selection": "selection",
     "patience": "patience",
     "remainder": "remainder",
+    "precision": "precision",
 }
 
 
@@ -177,6 +181,12 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         "(default 15; 0 = never)",
     )
     parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="arithmetic of the training forward pass: 'bf16' autocasts it to bfloat16 on "
+        "CUDA (a CPU trains in fp32); default fp32",
+    )
+    parser.add_argument(
         "--device", default="auto", help="'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'"
     )
 
@@ -223,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--x", type=Path, required=True, help="EEG windows .npy")
     predict.add_argument("--out", type=Path, required=True, help="CSV file to write")
     predict.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda' or 'cuda:N'")
+    add_prepare_parser(commands)
     return parser
 
 
@@ -324,6 +335,8 @@ def write_outputs(result: CVResult, dataset: EEGDataset, out: Path, mean: CVResu
     # a metric with no sample (e.g. no few-shot window) is NaN, written as null
     metrics = result.to_dict()
     metrics["baselines"] = {str(Role.MEAN_PREDICTOR): mean.report()}
+    if dataset.meta is not None:
+        metrics[DATA_META_KEY] = dataset.meta
     write_json_file(out / "metrics.json", metrics)
     with open(out / "predictions.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -344,6 +357,13 @@ def run_cv(config: Config, dataset: EEGDataset, device: str) -> CVResult:
         progress.close()
 
 
+def print_precision_note(config: Config, device: torch.device) -> None:
+    """Say on stderr when the config's precision does not apply on ``device``."""
+    note = precision_note(config, device)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     if args.out is not None:
         check_output_path(args.out, "metrics.json and predictions.csv", folder=True)
@@ -352,9 +372,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     config = config_from_args(args)
     dataset = dataset_from_args(args, config)
+    print_precision_note(config, device)
+    setup = "" if dataset.meta is None else f" at {dataset.meta['sfreq']:g} Hz"
     print(
         f"data: {dataset.source}: {dataset.n_samples} windows, {dataset.n_channels} channels x "
-        f"{dataset.n_times} samples; device {device}",
+        f"{dataset.n_times} samples{setup}; device {device}",
         file=sys.stderr,
     )
     result = run_cv(config, dataset, str(device))
@@ -373,6 +395,7 @@ def cmd_fit_final(args: argparse.Namespace) -> int:
     check_not_an_input(args.out, args.x, args.y, args.groups, args.config)
     device = resolve_device(args.device)
     config = config_from_args(args)
+    print_precision_note(config, device)
     epochs = args.final_epochs
     if epochs is not None and epochs < 1:
         raise ConfigError(f"final-epochs must be >= 1, got {epochs}.")
@@ -395,7 +418,7 @@ def cmd_fit_final(args: argparse.Namespace) -> int:
     if outcome.status != Status.COMPLETE:
         print(f"training diverged: {outcome.message}; no model written.", file=sys.stderr)
         return DIVERGED_EXIT
-    save_model_file(args.out, outcome, config, epochs)
+    save_model_file(args.out, outcome, config, epochs, dataset.meta)
     print(f"wrote {args.out} ({epochs} epochs)")
     return 0
 
@@ -405,6 +428,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
     check_not_an_input(args.out, args.model, args.x)
     device = resolve_device(args.device)
     saved = load_model_file(args.model)
+    if (saved.meta is None) != (not meta_path(args.x).exists()):
+        print(
+            f"note: {'the model' if saved.meta is None else args.x} has no {META_FILE} record: "
+            "sampling rate and channel names are not checked, only the window shape",
+            file=sys.stderr,
+        )
     predictions = predict_windows(saved, args.x, device)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", newline="") as handle:
@@ -420,6 +449,8 @@ COMMANDS = {"train": cmd_train, "fit-final": cmd_fit_final, "predict": cmd_predi
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "prepare":  # reads recordings with MNE: no torch runtime to set up
+        return run_prepare(args, argv)
     configure_runtime()
     return run_command(lambda: COMMANDS[args.command](args))
 

@@ -166,6 +166,7 @@ def trial_role(params: dict[str, Any], config: dict[str, Any]) -> Role:
 SETTINGS_FILE = "centerir_study.json"  # the study's settings, written before any trial
 BASELINES_FILE = "baselines.json"  # the mean and median predictors' fold metrics
 HOLDOUT_FILE = "holdout.json"  # held-out subject ids, then each refit's held-out scores
+DATA_META_FILE = "data_meta.json"  # the data's meta.json record (from prepare), when it has one
 BEST_CONFIG_FILE = "best_config.json"
 BEST_REFIT = "best"  # HOLDOUT_FILE's score key of the best configuration (the others: a Role)
 # What is refitted on the tuning subjects and scored on the held-out ones, in this order.

@@ -25,10 +25,12 @@ import stat
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from centerir.contract import UserError
+from centerir.data_meta import read_meta
 
 # Bytes of X read at a time by the NaN/inf scan: bounds memory whatever the window size.
 FINITE_CHUNK_BYTES = 64 * 2**20
@@ -75,6 +77,9 @@ class EEGDataset:
     rows : ndarray of int, shape (N,), or None
         For a subset (:meth:`subset`): which rows of ``x`` its windows are; ``x`` stays the
         whole array, shared and never copied. None: all rows of ``x``, in order.
+    meta : dict or None
+        The ``meta.json`` beside X (sampling rate, channel names, window, processing; see
+        :mod:`centerir.data_meta`), None when X was saved without one.
     """
 
     x: np.ndarray
@@ -85,6 +90,7 @@ class EEGDataset:
     y_name: str = ""
     groups_name: str = ""
     rows: np.ndarray | None = None
+    meta: dict[str, Any] | None = None
 
     @property
     def n_samples(self) -> int:
@@ -465,7 +471,8 @@ def load_dataset(
     Returns
     -------
     EEGDataset
-        ``x`` a read-only memory map (N, 1, C, T), ``y`` float64 (N,), ``groups`` (N,) or None.
+        ``x`` a read-only memory map (N, 1, C, T), ``y`` float64 (N,), ``groups`` (N,) or None,
+        ``meta`` the ``meta.json`` beside X or None.
 
     Raises
     ------
@@ -491,16 +498,19 @@ def load_dataset(
                 f"{groups_name}: expected one subject id per window of {x_name} ({n} windows), "
                 f"got {len(groups)} ids."
             )
+    meta = read_meta(x_path, x.shape)
     check_finite(x, x_name, "X", limit=MAX_ABS_X)
     source = ", ".join(name for name in (x_name, y_name, groups_name) if name)
-    return EEGDataset(x, y, groups, source, x_name, y_name, groups_name)
+    return EEGDataset(x, y, groups, source, x_name, y_name, groups_name, meta=meta)
 
 
 def load_windows(path: PathLike) -> EEGDataset:
-    """Windows to predict on (no scores): a dataset whose ``y`` is all NaN."""
+    """Windows to predict on (no scores): a dataset whose ``y`` is all NaN, with the
+    ``meta.json`` beside them (or None)."""
     x = load_x(path)
     name = os.fspath(path)
-    return EEGDataset(x=x, y=np.full(x.shape[0], np.nan), source=name, x_name=name)
+    meta = read_meta(path, x.shape)
+    return EEGDataset(x=x, y=np.full(x.shape[0], np.nan), source=name, x_name=name, meta=meta)
 
 
 def check_for_cv(dataset: EEGDataset, n_folds: int, min_n_times: int) -> None:

@@ -1,7 +1,9 @@
 """Model files: weights, config and channel statistics, loadable with ``weights_only=True``.
 
 A model file holds only tensors, numbers, strings, lists and dicts, so loading it never
-unpickles arbitrary objects.
+unpickles arbitrary objects. A model trained on prepared windows also holds their
+``meta.json`` record (``DATA_META_KEY``): ``predict`` refuses windows of another sampling
+rate, channel order or window length.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from centerir.batches import ChannelStandardizer, predict_indices
 from centerir.config import Config, ConfigError, shown
 from centerir.contract import check_regular_file
 from centerir.data import DataError, load_windows
+from centerir.data_meta import check_meta, check_same_setup
 from centerir.model import min_n_times
 from centerir.training import FitOutcome, build_model, check_model_size
 
@@ -26,6 +29,7 @@ FORMAT = "centerir-model/1"
 COUNT_KEYS = ("n_channels", "n_times", "epochs")
 STATISTIC_KEYS = ("channel_mean", "channel_std")
 PAYLOAD_KEYS = ("format", "config", *COUNT_KEYS, *STATISTIC_KEYS, "state_dict")
+DATA_META_KEY = "data_meta"  # optional: the training windows' meta.json record
 
 
 @dataclass
@@ -38,10 +42,18 @@ class SavedModel:
     n_channels: int
     n_times: int
     epochs: int
+    meta: dict[str, Any] | None = None  # the training windows' meta.json record, if any
 
 
-def save_model_file(path: Path, outcome: FitOutcome, config: Config, epochs: int) -> None:
-    """Write a trained model, its config and channel statistics to ``path``."""
+def save_model_file(
+    path: Path,
+    outcome: FitOutcome,
+    config: Config,
+    epochs: int,
+    meta: dict[str, Any] | None = None,
+) -> None:
+    """Write a trained model, its config, channel statistics and (when the training windows
+    had one) their ``meta.json`` record to ``path``."""
     model = outcome.model
     payload = {
         "format": FORMAT,
@@ -53,6 +65,8 @@ def save_model_file(path: Path, outcome: FitOutcome, config: Config, epochs: int
         "channel_std": torch.from_numpy(outcome.standardizer.std),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
+    if meta is not None:
+        payload[DATA_META_KEY] = meta
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(payload, path)
 
@@ -79,7 +93,16 @@ def load_model_file(path: Path) -> SavedModel:
     check_model_size(config, n_channels, n_times, str(path))
     model = build_model(config, n_channels, n_times)
     load_weights(path, model, payload["state_dict"])
-    return SavedModel(model, config, ChannelStandardizer(mean, std), n_channels, n_times, epochs)
+    meta = payload.get(DATA_META_KEY)
+    if meta is not None:
+        meta = check_meta(meta, f"{path} ({DATA_META_KEY})")
+        if (len(meta["ch_names"]), meta["n_times"]) != (n_channels, n_times):
+            raise DataError(
+                f"{path}: {DATA_META_KEY} must describe the model's {n_channels} channels x "
+                f"{n_times} samples, got {len(meta['ch_names'])} x {meta['n_times']}."
+            )
+    standardizer = ChannelStandardizer(mean, std)
+    return SavedModel(model, config, standardizer, n_channels, n_times, epochs, meta)
 
 
 def read_payload(path: Path) -> dict[str, Any]:
@@ -179,8 +202,12 @@ def saved_statistic(path: Path, payload: dict[str, Any], key: str, n_channels: i
 
 
 def predict_windows(saved: SavedModel, x_path: Path, device: torch.device) -> np.ndarray:
-    """Predicted scores (N,) for the windows in ``x_path``, which must match the model's shape."""
+    """Predicted scores (N,) for the windows in ``x_path``, which must match the model's
+    shape and, when both have a ``meta.json`` record, its sampling rate, channel names and
+    window length."""
     windows = load_windows(x_path)
+    if saved.meta is not None and windows.meta is not None:
+        check_same_setup(saved.meta, windows.meta, str(x_path))
     if (windows.n_channels, windows.n_times) != (saved.n_channels, saved.n_times):
         raise DataError(
             f"{x_path}: expected windows of {saved.n_channels} channels x {saved.n_times} "

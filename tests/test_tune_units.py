@@ -461,3 +461,22 @@ def test_a_multi_objective_search_tells_optuna_every_objective(tmp_path):
     study = optuna.load_study(study_name="mo", storage=database)
     assert study.metric_names == ["mae", "subject_r2"]
     assert [d.name for d in study.directions] == ["MINIMIZE", "MAXIMIZE"]
+
+
+def test_a_new_study_records_the_meta_of_prepared_data(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from centerir.contract import DATA_META_FILE
+    from centerir.demo import make_demo_dataset
+    from tune_study.launch import plan_studies
+    from tune_study.settings import StudySettings
+    from tune_study.study import start_files
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    meta = {"sfreq": 250.0, "ch_names": ["Fp1", "Fp2"], "window_seconds": 5.0}
+    dataset = replace(make_demo_dataset(seed=0), meta=meta)
+    settings = StudySettings(name="m", storage_path=str(tmp_path / "runs")).resolved()
+    (planned,) = plan_studies(dataset, settings, resume=False)
+    start_files(settings, dataset, planned.plan)
+    saved = json.loads((settings.experiment_dir() / DATA_META_FILE).read_text())
+    assert saved == meta

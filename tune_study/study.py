@@ -20,6 +20,7 @@ from centerir.config import ConfigError
 from centerir.contract import (
     BASELINES_FILE,
     BEST_CONFIG_FILE,
+    DATA_META_FILE,
     FINAL_STATUSES,
     FOLDS_DONE,
     MODEL_FREE_ROLES,
@@ -140,6 +141,8 @@ def start_files(settings: StudySettings, dataset: EEGDataset, plan: StudyPlan) -
     directory.mkdir(parents=True, exist_ok=True)
     stamp_experiment(directory)
     write_holdout(directory, plan, dataset)
+    if dataset.meta is not None:
+        write_json_file(directory / DATA_META_FILE, dataset.meta)
     tuning = dataset.subset(plan.tuning)
     base = settings.base_config()
     write_json_file(
