@@ -27,7 +27,7 @@ browser:
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else \
-	    echo "note: no Chromium: the report-rendering test will be skipped (install chromium)"; \
+	    echo "note: no Chromium: the browser tests (report, dashboards) will be skipped (install chromium)"; \
 	  fi; \
 	fi
 

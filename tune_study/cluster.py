@@ -12,8 +12,16 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from centerir.config import ConfigError
+from tune_study.dashboard import (
+    AUTH_MODE_ENV,
+    TOKEN_ENV,
+    TOKEN_PATH_ENV,
+    exposure_warning,
+    is_loopback,
+    keep_token_private,
+    token_mode_on,
+)
 
-LOOPBACK = "127.0.0.1"
 CONNECT_TIMEOUT_S = 5.0
 DEFAULT_DASHBOARD_PORT = 8265
 HTTP2_SETTINGS = 0x4  # the SETTINGS frame type
@@ -30,12 +38,17 @@ def free_port(host: str, preferred: int) -> int:
             return probe.getsockname()[1]
 
 
-def start_ray(address: str | None, dashboard_host: str, dashboard_port: int | None) -> str:
+def start_ray(
+    address: str | None, dashboard_host: str, dashboard_port: int | None, job_name: str
+) -> str:
     """Start a local Ray (``address`` None) or join a cluster; returns the dashboard URL.
 
     A local Ray keeps every listener, the dashboard included, on 127.0.0.1 unless
-    ``dashboard_host`` says otherwise (the dashboard is unauthenticated and can run code).
+    ``dashboard_host`` says otherwise (whoever logs in to the dashboard can run code), and
+    asks for a token (its file is made private to the user). The driver's job carries
+    ``job_name`` (the Jobs table's Name column).
     """
+    job_config = ray.job_config.JobConfig(metadata={"job_name": job_name})
     if address is None:
         taken = (
             dashboard_port is not None
@@ -46,12 +59,8 @@ def start_ray(address: str | None, dashboard_host: str, dashboard_port: int | No
                 f"dashboard_port {dashboard_port} on {dashboard_host} is taken by another "
                 "process; choose another --dashboard-port, or omit it to take a free one."
             )
-        if dashboard_host != LOOPBACK:
-            print(
-                f"warning: the Ray dashboard will listen on {dashboard_host}: it has no "
-                "authentication and can run code; expose it only to trusted networks",
-                file=sys.stderr,
-            )
+        if not is_loopback(dashboard_host):
+            print(exposure_warning(dashboard_host), file=sys.stderr)
         context = ray.init(
             include_dashboard=True,
             dashboard_host=dashboard_host,
@@ -60,19 +69,32 @@ def start_ray(address: str | None, dashboard_host: str, dashboard_port: int | No
             dashboard_port=dashboard_port or free_port(dashboard_host, DEFAULT_DASHBOARD_PORT),
             log_to_driver=False,
             configure_logging=False,
+            job_config=job_config,
         )
+        keep_token_private()
     else:
         check_reachable(address)
         try:
-            context = ray.init(address=address, log_to_driver=False)
+            context = ray.init(address=address, log_to_driver=False, job_config=job_config)
         except (ConnectionError, RuntimeError, ValueError) as err:
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
             raise ConfigError(
                 f"cannot connect to Ray at address={address!r} ({first}); start the cluster "
-                "with 'ray start --head' or omit --address for a local study."
+                f"with 'ray start --head' or omit --address for a local study.{token_hint()}"
             ) from None
     url = context.dashboard_url or ""
     return url if not url or url.startswith("http") else f"http://{url}"
+
+
+def token_hint() -> str:
+    """What to try when joining failed without token mode: a cluster whose head found a
+    token refuses drivers that bring none (Ray 2.60 only logs "InvalidAuthToken")."""
+    if token_mode_on():
+        return " Check that the token here is the cluster's."
+    return (
+        f" If the cluster uses token authentication, set {AUTH_MODE_ENV}=token and give its "
+        f"token in ~/.ray/auth_token, ${TOKEN_ENV} or a file named by ${TOKEN_PATH_ENV}."
+    )
 
 
 def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:

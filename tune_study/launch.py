@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dashboard-host",
         help="address the Ray dashboard listens on (default "
         "127.0.0.1; an IP address or host name of this machine; anything else than "
-        "loopback exposes an unauthenticated dashboard)",
+        "loopback exposes the dashboard, guarded only by Ray's token, over plain HTTP)",
     )
     p.add_argument(
         "--dashboard-port",

@@ -51,6 +51,7 @@ from tune_study.cluster import (
     cluster_gpus,
     start_ray,
 )
+from tune_study.dashboard import dashboard_access
 from tune_study.heldout import run_refits, write_holdout
 from tune_study.plan import Planned, StudyPlan
 from tune_study.pruning import start_pruner
@@ -215,7 +216,9 @@ def run_study(
     cautions = protocol_cautions(settings, dataset)
     for warning in cautions:
         print(f"warning: {warning}", file=sys.stderr)
-    url = start_ray(settings.address, settings.dashboard_host, settings.dashboard_port)
+    url = start_ray(
+        settings.address, settings.dashboard_host, settings.dashboard_port, settings.name
+    )
     try:
         check_storage_shared(directory.parent)
         gpus = settings.gpus_per_trial
@@ -223,7 +226,8 @@ def run_study(
             gpus = 1.0 if cluster_gpus() > 0 else 0.0
         check_trial_fits(settings.cpus_per_trial, gpus)
         if url:
-            print(f"Ray dashboard: {url}", file=sys.stderr)
+            access = dashboard_access(url, settings.address, settings.dashboard_host, settings.name)
+            print(access, file=sys.stderr)
         nested = bool(settings.outer_folds)
         if nested and not resume:
             write_settings(directory, saved_settings_of(settings))

@@ -11,6 +11,7 @@ used here.
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,23 @@ def report(result: CVResult, status: Status, note: str, role: str) -> None:
         tune.report(metrics, checkpoint=checkpoint)
 
 
+def announce_trial(config: Config, role: str, resumed_folds: int) -> None:
+    """The trial's first lines in its worker's log: its name, experiment, role and full config.
+
+    Written to stderr, the log the Ray dashboard shows first (Actors > the worker > Logs). A
+    worker serves one trial after another (``reuse_actors``), so its log is a sequence of
+    such blocks, each followed by a line per finished fold.
+    """
+    context = tune.get_context()
+    start = f", resumed after fold {resumed_folds}" if resumed_folds else ""
+    print(
+        f"trial {context.get_trial_name()} (experiment {context.get_experiment_name()}, "
+        f"role {role}{start})\nconfig {json.dumps(config.to_dict(), sort_keys=True)}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 class StopTrial(Exception):
     """Raised inside the CV to end a pruned trial after its last report."""
 
@@ -118,6 +136,12 @@ class TuneReporter(Callback):
 
     def on_fold_end(self, fold: FoldResult, result: CVResult) -> None:
         done = len(result.folds)
+        print(
+            f"trial {tune.get_context().get_trial_name()}: fold {done} of {result.n_folds} done, "
+            f"{self.objective} {fold.metrics[self.objective]:.4g}",
+            file=sys.stderr,
+            flush=True,
+        )
         status = Status.COMPLETE if done == result.n_folds else Status.RUNNING
         verdict = ""
         if status == Status.RUNNING and self.pruner is not None:
@@ -168,6 +192,7 @@ def run_trial(
         pruner = None  # a baseline runs every fold: the verdicts compare against all of them
     dataset = EEGDataset(x=x, y=y, groups=groups, source=source, rows=rows)
     finished, damage = load_finished_folds()
+    announce_trial(config, str(role), len(finished))
     note = "; ".join(part for part in (note, damage) if part)
     trial_id = tune.get_context().get_trial_id()
     reporter = TuneReporter(pruner, trial_id, note, str(role), objective)
