@@ -241,7 +241,7 @@ FLAG_CASES = {
     ),
     "objectives list with a number in a study file": (
         study_file('objectives = ["mae", 3]\n'),
-        r"s\.toml: objectives must be a string, got objectives=\['mae', 3\]",
+        r"s\.toml: objectives must be a list of metric names .*, got objectives=\[.mae., 3\]",
     ),
     "repeated objective in a study file list": (
         study_file('objectives = ["few_mae", "few_mae"]\n'),

@@ -47,12 +47,16 @@ def trial_config(params: dict[str, Any], base: Config) -> Config:
 
 def configure_trial_worker() -> tuple[str, str]:
     """Process-wide settings for this trial's worker, from its Ray resources: torch threads
-    (one per CPU) and MKL's dispatch. Returns the device and a note when a GPU share was
-    given but CUDA is missing (the trial then runs on the CPU)."""
+    (one per CPU), MKL's dispatch and, on a GPU share under 1, that share of the GPU's
+    memory (which also bounds when a fold's windows are kept on the GPU). Returns the device
+    and a note when a GPU share was given but CUDA is missing (the trial then runs on the
+    CPU)."""
     resources = tune.get_context().get_trial_resources().required_resources
     configure_runtime(threads=max(1, int(resources.get("CPU", 1))))
-    if resources.get("GPU", 0) > 0:
+    share = resources.get("GPU", 0)
+    if share > 0:
         if torch.cuda.is_available():
+            torch.cuda.set_per_process_memory_fraction(min(share, 1.0))
             return "cuda", ""
         return "cpu", "a GPU share was allocated but CUDA is not available here: ran on CPU"
     return "cpu", ""
