@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/python -m tune_study.launch
 
-# The report test renders HTML in headless Chromium (Debian's package where apt-get works).
+# The report and dashboard tests render pages in headless Chromium (Debian's package where
+# apt-get works).
 browser:
 	@if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
@@ -34,7 +35,7 @@ browser:
 test: $(VENV)/.installed browser
 	$(BIN)/python -m pytest
 
-# The contributor's loop: every test not marked slow (about 80 s on 2 CPU cores).
+# The contributor's loop: every test not marked slow (docs/testing.md).
 test-fast: $(VENV)/.installed
 	$(BIN)/python -m pytest -m "not slow"
 
@@ -45,10 +46,10 @@ bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/bench_core.py
 	$(BIN)/python benchmarks/bench_first_call.py
 
-# The study benchmarks of the README's "Scale" section (about 80 minutes on 2 CPU cores).
-# A benchmark exits 1 when its floor is missed; the leading "-" lets the others still run
-# (on 2 cores the overhead floor holds with a thin margin when trials use both cores:
-# 8.8 % and 9.3 % per full run, 7.0-11.0 % per pair of runs, see the README).
+# The study benchmarks: Ray's overhead, pruning, growth and memory (docs/benchmarks.md;
+# over an hour on 2 CPU cores). A benchmark exits 1 when its floor is missed; the leading
+# "-" lets the others still run, since Ray's overhead (floor: under 10 %) holds with a thin
+# margin on 2 cores when trials use both.
 bench-study: $(VENV)/.installed
 	-$(BIN)/python benchmarks/bench_overhead.py
 	-$(BIN)/python benchmarks/bench_overhead.py --threads 1 --repeats 1

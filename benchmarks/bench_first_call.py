@@ -11,10 +11,9 @@ prediction) of a seeded ``CNNBiLSTM`` on a seeded batch:
   ``safe_log`` meets MKL's lazy dispatch on several threads (pytorch/pytorch#188792);
 - ``guarded``: as shipped: building the model resolves the dispatch first.
 
-A process counts as differing when its hash is not the arm's most common one. Here 6 of 60
-unguarded processes differed when run one at a time (2 of 60 four at a time); 0 of 60
-guarded ones did.
-Exit status 0 when every guarded process gives the same output.
+A process counts as differing when its hash is not the arm's most common one. Exit status
+0 when every guarded process gives the same output. The latest figures:
+docs/benchmarks.md, "Same seed, same output in every fresh process".
 """
 
 from __future__ import annotations

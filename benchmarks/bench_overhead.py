@@ -11,20 +11,15 @@ Arm 2 (direct): one Python process that reads back the configs Ray ran and calls
 Both wall times are end to end, from process start to exit: the Ray arm includes Ray's
 start and shutdown, the Optuna sampler, the per-fold reports and checkpoints, and the final
 ranking and HTML report. Each arm runs ``--repeats`` times, in the order Ray, direct,
-direct, Ray, ... so that a machine that speeds up or slows down during the benchmark (5-15 %
-here) weighs on both arms alike. Overhead = (sum of Ray runs - sum of direct runs) / sum of
-Ray runs; the floor is under 10 %. The fold MAEs of every run are compared too: the same
-seeds must give the same numbers (the second Ray study samples the same configs).
+direct, Ray, ... so that a machine that speeds up or slows down during the benchmark weighs
+on both arms alike. Overhead = (sum of Ray runs - sum of direct runs) / sum of Ray runs;
+the floor is under 10 %. The fold MAEs of every run are compared too: the same seeds must
+give the same numbers (the second Ray study samples the same configs).
 
-Ray costs about 14 s per study (imports, Ray and its dashboard, the first worker, shutdown,
-report; the direct loop pays about 3 s of that too); trial workers are reused, so nothing
-is lost between trials. When the trial uses every core, Ray's own processes also slow its
-training by about 6 % (an idle local Ray slowed the direct loop alike); that was about
-10 % while trials ran at Ray's default nice 15, before the launcher set
-``RAY_worker_niceness=0`` (see the README's "Ray's overhead").
 The default trial is the real protocol's 10 folds, each of at most 20 epochs on the small
-demo data: about 35 s, small next to a real study's trials (10 folds x 100 epochs of
-19 x 2500 windows), yet short enough that the fixed cost is a fair share of the study.
+demo data: small next to a real study's trials (10 folds x 100 epochs of 19 x 2500
+windows), yet short enough that Ray's fixed cost per study is a fair share of the whole.
+The latest figures, and where the gap goes: docs/benchmarks.md, "Ray's overhead".
 """
 
 from __future__ import annotations

@@ -91,9 +91,10 @@ class SearchSpace:
     k_sets : tuple of str
         Candidate k sets; each trial sees only those valid for its ``boundaries``.
     lambda_ : (low, high)
-        CenterIR weight, log-uniform. The default suits the published scale; a study on
-        real data replaces it with a range derived from the data (see
-        :mod:`tune_study.lambda_range`).
+        CenterIR weight, log-uniform. How large lambda must be depends on the data, so a
+        study replaces this range with one measured on its data unless the study file's
+        ``[ranges]`` sets lambda or the space is "paper" (see
+        :func:`tune_study.plan.derive_lambda_range`).
     batch_sizes : tuple of int, optional
         When given, the batch size is searched over these values too.
     dropout : (low, high), optional

@@ -39,8 +39,9 @@ GIB = 2**30
 
 # Fold MAEs of the demo data (make_demo_dataset(seed=0)), 2 folds, 2 epochs, seed 42, every
 # other key at its default, on the CPU with 2 torch threads (as tests/conftest.py sets), on
-# torch 2.13.0+cpu: printed by `python -m centerir train --folds 2 --epochs 2 --device cpu`
-# (metrics.json, repr of each fold's "mae") from the code before the GPU path existed.
+# torch 2.13.0+cpu, as `python -m centerir train --folds 2 --epochs 2 --device cpu` writes
+# them (metrics.json, repr of each fold's "mae"). Pinned so that the CUDA branches of the
+# batch pipelines cannot change what a CPU trains, to the last bit.
 RECORDED_TORCH = "2.13.0+cpu"
 RECORDED_FOLD_MAE = [2.149797385931015, 2.055282733341058]
 DEMO_CONFIG = Config(folds=2, epochs=2)
@@ -86,7 +87,7 @@ def default_run(demo):
     return demo_run(demo)
 
 
-def test_demo_fold_maes_are_those_recorded_before_the_gpu_path(default_run):
+def test_demo_fold_maes_on_the_cpu_are_the_pinned_ones(default_run):
     if torch.__version__ != RECORDED_TORCH:
         pytest.skip(
             f"the MAEs were recorded on torch {RECORDED_TORCH}; torch {torch.__version__} may "
