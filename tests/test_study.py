@@ -757,7 +757,7 @@ def test_stopping_the_worker_node_reschedules_its_trials_on_the_head(tmp_path):
     assert {reports(t)[-1]["node_ip"] for t in trial_folders(experiment)} == {"127.0.0.2"}
 
 
-MO_TRIALS = 12  # proposals of the two-objective study; plus the plain-MSE baseline
+MO_TRIALS = 6  # proposals of the two-objective study; plus the plain-MSE baseline
 
 
 def test_a_two_objective_study_resumes_with_its_optuna_state_and_reports_its_front(tmp_path):
@@ -780,12 +780,12 @@ def test_a_two_objective_study_resumes_with_its_optuna_state_and_reports_its_fro
     progress: dict[str, int] | None = None
     while time.time() < deadline and process.poll() is None:
         progress = saved_progress(experiment) if experiment.is_dir() else None
-        if progress and sum(done == 3 for done in progress.values()) >= 3:
+        if progress and sum(done == 3 for done in progress.values()) >= 2:
             break
         time.sleep(0.1)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert progress and sum(done == 3 for done in progress.values()) >= 3, progress
+    assert progress and sum(done == 3 for done in progress.values()) >= 2, progress
 
     resumed = launch(["--resume", "--storage-path", str(tmp_path / "runs"), "--name", "mo"], env)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
