@@ -82,6 +82,11 @@ def objective_mode(metric: str) -> str:
     return "max" if metric in HIGHER_IS_BETTER else "min"
 
 
+def optuna_direction(metric: str) -> str:
+    """The Optuna study direction of ``metric``: ``"maximize"`` for R², else ``"minimize"``."""
+    return "maximize" if objective_mode(metric) == "max" else "minimize"
+
+
 def std_key(metric: str) -> str:
     """Report key of a metric's sample standard deviation over folds: ``mae`` -> ``mae_std``."""
     return f"{metric}_std"

@@ -1,5 +1,6 @@
 """Which hyperparameters mattered: the study's complete trials as an in-memory Optuna study,
-scored by Optuna's fANOVA importance evaluator and drawn with Optuna's matplotlib plots."""
+scored by Optuna's fANOVA importance evaluator, drawn as bars here and as Optuna's
+parallel-coordinates plot."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from optuna.distributions import (
 )
 from optuna.visualization import matplotlib as optuna_plots
 
-from centerir.contract import SEARCHABLE_KEYS, objective_mode
+from centerir.contract import SEARCHABLE_KEYS, optuna_direction
 from results.ranking import candidates
 
 MIN_TRIALS = 4  # fewer complete trials say nothing about importance
@@ -57,11 +58,7 @@ def trials_study(
     if not spans:
         return None, "no hyperparameter varied between the complete trials"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        directions=[
-            "minimize" if objective_mode(name) == "min" else "maximize" for name in objectives
-        ]
-    )
+    study = optuna.create_study(directions=[optuna_direction(name) for name in objectives])
     with warnings.catch_warnings():  # Optuna marks it experimental
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         study.set_metric_names(list(objectives))
@@ -84,9 +81,11 @@ def cast(key: str, value) -> str | int | float:
     return int(value) if key in INT_KEYS else float(value)
 
 
-def param_importances(
-    ranked: pd.DataFrame, objectives: Sequence[str]
-) -> tuple[dict[str, dict[str, float]], str]:
+# per objective, each hyperparameter's share; and how they were obtained (or why none)
+Importances = tuple[dict[str, dict[str, float]], str]
+
+
+def param_importances(ranked: pd.DataFrame, objectives: Sequence[str]) -> Importances:
     """For each objective, each varied hyperparameter's share (summing to 1) of that
     objective's variance over the complete trials, most important first, and a line saying
     how they were obtained (or why there are none: then an empty dict)."""
@@ -105,9 +104,10 @@ def param_importances(
     }, how
 
 
-def importance_lines(ranked: pd.DataFrame, objectives: Sequence[str]) -> list[str]:
-    """The importances as one summary line per objective, labelled for what they are."""
-    shares, how = param_importances(ranked, objectives)
+def importance_lines(importances: Importances, objectives: Sequence[str]) -> list[str]:
+    """The importances (:func:`param_importances`) as one summary line per objective,
+    labelled for what they are."""
+    shares, how = importances
     if not shares:
         return [f"hyperparameter importance for {', '.join(objectives)}: none ({how})."]
     return [
@@ -135,12 +135,12 @@ def optuna_figure(draw: Callable[[], Axes], width: float, height: float) -> Figu
     return figure
 
 
-def importance_bars(ranked: pd.DataFrame, objectives: Sequence[str]) -> Figure:
+def importance_bars(importances: Importances, objectives: Sequence[str]) -> Figure:
     """The importances (:func:`param_importances`) as horizontal bars, one group per
     hyperparameter (most important for the first objective on top), one bar per objective.
     Drawn here rather than with Optuna's plot, whose multi-objective version labels every
     objective's bars in the last objective's order."""
-    shares, how = param_importances(ranked, objectives)
+    shares, how = importances
     if not shares:
         return no_figure(f"no importance plot: {how}")
     keys = list(shares[objectives[0]])[::-1]

@@ -36,7 +36,7 @@ FIGURES: dict[str, tuple[str, Callable[[Study], Figure]]] = {
     ),
     "importance.png": (
         "Hyperparameter importance (fANOVA)",
-        lambda study: importance_bars(study.ranked, study.objectives),
+        lambda study: importance_bars(study.importances, study.objectives),
     ),
     "parallel.png": (
         "Parallel coordinates of the complete trials",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from centerir.contract import BEST_REFIT
 from results.compare import verdicts
 from results.experiment import load, study_settings, trials_only
 from results.heldout import holdout_lines, load_holdout
-from results.importance import importance_lines
+from results.importance import Importances, importance_lines, param_importances
 from results.ranking import rank
 from results.table import format_front, format_ranking
 
@@ -35,6 +36,12 @@ class Study:
     @property
     def multi_objective(self) -> bool:
         return len(self.objectives) > 1
+
+    @cached_property
+    def importances(self) -> Importances:
+        """The hyperparameters' importance per objective (fANOVA, computed once: the summary
+        and the report both show it)."""
+        return param_importances(self.ranked, self.objectives)
 
     @property
     def has_trials(self) -> bool:
@@ -65,7 +72,7 @@ def summary_lines(study: Study, top: int = 5) -> list[str]:
         format_ranking(study.ranked, study.frame, study.objectives, top=top),
         *[line for line in held if not line.startswith("WARNING")],
         *[line for line in cv_verdicts if not line.startswith("WARNING")],
-        *importance_lines(study.ranked, study.objectives),
+        *importance_lines(study.importances, study.objectives),
     ]
 
 

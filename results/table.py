@@ -51,7 +51,7 @@ def fold_summary(row: pd.Series, objective: str) -> str:
 def format_front(ranked: pd.DataFrame, objectives: Sequence[str]) -> list[str]:
     """The Pareto front (front 1) of a multi-objective ranking: each configuration with every
     objective's fold mean, std and range, and the baselines that dominate it; a warning
-    first when the mean predictor dominates the whole front."""
+    first when a constant predictor (mean or median) dominates the whole front."""
     shown = front(ranked)
     if shown.empty:
         return []

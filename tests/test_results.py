@@ -619,16 +619,17 @@ def test_importance_finds_the_one_hyperparameter_the_objective_depends_on():
 
 
 def test_importance_is_given_per_objective():
-    by_objective, _ = param_importances(importance_frame(16), ("mae", "few_mae"))
+    by_objective_and_how = param_importances(importance_frame(16), ("mae", "few_mae"))
+    by_objective = by_objective_and_how[0]
     assert list(by_objective) == ["mae", "few_mae"]
     assert list(by_objective["mae"])[0] == "lr"
     assert list(by_objective["few_mae"])[0] == "lambda"
-    lines = importance_lines(importance_frame(16), ("mae", "few_mae"))
+    lines = importance_lines(by_objective_and_how, ("mae", "few_mae"))
     assert [line.split(" (")[0] for line in lines] == [
         "hyperparameter importance for mae",
         "hyperparameter importance for few_mae",
     ]
-    figure = importance_bars(importance_frame(16), ("mae", "few_mae"))
+    figure = importance_bars(by_objective_and_how, ("mae", "few_mae"))
     ax = figure.axes[0]
     assert [text.get_text() for text in ax.get_legend().get_texts()] == ["mae", "few_mae"]
     keys = [label.get_text() for label in ax.get_yticklabels()]
@@ -638,7 +639,7 @@ def test_importance_is_given_per_objective():
 
 
 def test_importance_needs_a_few_complete_trials_and_says_so():
-    assert importance_lines(importance_frame(3), ("mae",)) == [
+    assert importance_lines(param_importances(importance_frame(3), ("mae",)), ("mae",)) == [
         "hyperparameter importance for mae: none (needs at least 4 complete trials, got 3)."
     ]
     figure = parallel_coordinates(importance_frame(3), ("mae",))
@@ -649,7 +650,7 @@ def test_optuna_plots_leave_the_other_figures_style_alone():
     import matplotlib.pyplot as plt
 
     before = dict(plt.rcParams)
-    importance_bars(importance_frame(8), ("mae",))
+    importance_bars(param_importances(importance_frame(8), ("mae",)), ("mae",))
     parallel_coordinates(importance_frame(8), ("mae",))
     assert dict(plt.rcParams) == before
     plt.close("all")

@@ -13,7 +13,14 @@ from optuna.samplers import TPESampler
 from ray.tune.search import ConcurrencyLimiter
 
 from centerir.config import Config, ConfigError
-from centerir.contract import PLAIN_MSE, PUBLISHED, ROLE, Role, objective_mode
+from centerir.contract import (
+    PLAIN_MSE,
+    PUBLISHED,
+    ROLE,
+    Role,
+    objective_mode,
+    optuna_direction,
+)
 from search_spaces import SearchSpace
 from tune_study.searcher import BaselinesFirst, StatusAwareOptunaSearch
 from tune_study.settings import StudySettings
@@ -61,10 +68,7 @@ def name_objectives(storage: optuna.storages.RDBStorage, settings: StudySettings
     study = optuna.create_study(
         storage=storage,
         study_name=settings.name,
-        directions=[
-            "minimize" if objective_mode(name) == "min" else "maximize"
-            for name in settings.objective_names
-        ],
+        directions=[optuna_direction(name) for name in settings.objective_names],
         load_if_exists=True,
     )
     with warnings.catch_warnings():  # Optuna marks it experimental
