@@ -153,14 +153,10 @@ def folder_files(study: Study, args: argparse.Namespace) -> list[tuple[Path, str
             ".json file for ranks 1..N."
         )
     paths = folder_export_paths(study.ranked, args.export, args.export_top)
-    stale = (
-        sorted(
-            path.name
-            for path in args.export.glob("rank*.json")
-            if path not in paths and path.is_file()
-        )
-        if args.export.is_dir()
-        else []
+    stale = sorted(
+        path.name
+        for path in args.export.glob("rank*.json")  # nothing when the folder is not there yet
+        if path not in paths and path.is_file()
     )
     if stale:
         raise UserError(

@@ -76,7 +76,7 @@ class StudySettings:
     optuna_storage: str | None = None  # e.g. sqlite:///study.db
     prune: bool = False
     # fold-averaged metrics searched and ranked on, comma-separated: one (also pruned on), or
-    # up to MAX_OBJECTIVES for a Pareto front whose exported best is the first's lowest
+    # up to MAX_OBJECTIVES for a Pareto front whose exported best is the first's best
     objectives: str = DEFAULT_OBJECTIVE
     holdout: float | None = None  # share of subjects set aside; None: 0.2 when it fits, else 0
     outer_folds: int | None = None  # nested CV: a whole study per outer fold (no hold-out)
